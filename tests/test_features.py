@@ -1,0 +1,371 @@
+"""The VGG backbone: layer names, geometry, weights, and activations."""
+
+import re
+import shutil
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import nst_teach.features as features
+from nst_teach.features import (
+    FeatureExtractor,
+    check_layer_names,
+    layer_channels,
+    layer_names,
+    load_weights,
+    preprocess_for_vgg,
+    receptive_field,
+)
+
+
+@pytest.fixture(scope="module")
+def keras_vgg19():
+    return keras.applications.VGG19(include_top=False, weights=None)
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No ImageNet cache (empty KERAS_HOME) and no network, whatever the machine has.
+    Returns the list of timeouts `imagenet_reachable` was called with."""
+    calls = []
+
+    def unreachable(timeout=3.0):
+        calls.append(timeout)
+        return False
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setattr(features, "imagenet_reachable", unreachable)
+    return calls
+
+
+# --- names and geometry ---------------------------------------------------------------
+
+@pytest.mark.parametrize("backbone, convolutions", [("vgg16", 13), ("vgg19", 16)])
+def test_layer_name_counts(backbone, convolutions):
+    names = layer_names(backbone)
+    assert sum("_conv" in name for name in names) == convolutions
+    assert [name for name in names if name.endswith("_pool")] == [
+        f"block{block}_pool" for block in range(1, 6)]
+    assert len(names) == convolutions + 5 == len(set(names))
+    assert names[:3] == ["block1_conv1", "block1_conv2", "block1_pool"]
+    assert layer_names(backbone, include_pooling=False) == [n for n in names if "_conv" in n]
+
+
+def test_layer_names_and_channels_match_keras(keras_vgg16_hed, keras_vgg19):
+    for backbone, model in [("vgg16", keras_vgg16_hed), ("vgg19", keras_vgg19)]:
+        keras_names = [layer.name for layer in model.layers[1:]]  # [0] is the input
+        assert layer_names(backbone) == keras_names
+        for name in keras_names:
+            assert layer_channels(backbone, name) == model.get_layer(name).output.shape[-1]
+
+
+def test_layer_channels_values():
+    assert layer_channels("vgg16", "block1_conv1") == 64
+    assert layer_channels("vgg16", "block2_pool") == 128
+    assert layer_channels("vgg16", "block3_conv3") == 256
+    assert layer_channels("vgg19", "block3_conv4") == 256
+    assert layer_channels("vgg19", "block5_conv4") == 512
+    with pytest.raises(ValueError, match="Unknown layer 'block3_conv4' for vgg16"):
+        layer_channels("vgg16", "block3_conv4")
+
+
+def test_unknown_backbone():
+    with pytest.raises(ValueError, match="Unknown backbone 'vgg11'"):
+        layer_names("vgg11")
+    with pytest.raises(ValueError, match="Unknown backbone 'resnet50'"):
+        load_weights("resnet50", None)
+
+
+# Receptive fields by hand. A 3x3 convolution adds 2 * jump to the field's side; a
+# 2x2 / stride-2 pooling adds 1 * jump and doubles the jump (start: side 1, jump 1).
+#   block1_conv1: 1 + 2 = 3                 block1_conv2: 3 + 2 = 5
+#   block1_pool:  5 + 1 = 6, jump 2         block2_conv1: 6 + 2*2 = 10
+#   block2_conv2: 10 + 4 = 14               block2_pool: 14 + 2 = 16, jump 4
+#   block3_conv1: 16 + 8 = 24, conv2 32, conv3 40; block3_pool: 44, jump 8
+#   block4_conv1: 44 + 16 = 60, conv2 76, conv3 92; block4_pool: 100, jump 16
+#   block5_conv1: 100 + 32 = 132, conv2 164, conv3 196; block5_pool: 212, jump 32
+# (196 and 212 are the published values for VGG16's conv5_3 and pool5.)
+# VGG19 has a 4th conv in blocks 3-5: block3_conv4 48, block3_pool 52 (jump 8),
+#   block4_conv4 52 + 4*16 = 116, block4_pool 124 (jump 16), block5_conv4 124 + 4*32 = 252.
+@pytest.mark.parametrize("backbone, layer, expected", [
+    ("vgg16", "block1_conv1", (3, 1)),
+    ("vgg16", "block1_conv2", (5, 1)),
+    ("vgg16", "block1_pool", (6, 2)),
+    ("vgg16", "block2_conv1", (10, 2)),
+    ("vgg16", "block2_pool", (16, 4)),
+    ("vgg16", "block3_conv1", (24, 4)),
+    ("vgg16", "block5_conv1", (132, 16)),
+    ("vgg16", "block5_conv3", (196, 16)),
+    ("vgg16", "block5_pool", (212, 32)),
+    ("vgg19", "block3_conv4", (48, 4)),
+    ("vgg19", "block5_conv4", (252, 16)),
+])
+def test_receptive_field_by_hand(backbone, layer, expected):
+    assert receptive_field(backbone, layer) == expected
+
+
+@pytest.mark.parametrize("layer", ["block1_conv2", "block1_pool", "block2_conv1",
+                                   "block2_pool", "block3_conv1"])
+def test_receptive_field_measured_by_gradient(random_weights, tiny_image, layer):
+    """The input pixels an activation depends on (non-zero gradient) span exactly
+    the receptive field; moving one activation along moves them by the jump."""
+    extractor = FeatureExtractor(random_weights, [layer], pooling="average")
+    image = tf.constant(tiny_image(64, 64, seed=5))
+    starts, sizes = [], []
+    for offset in (0, 1):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            activations = extractor(image)[layer]
+            centre = activations.shape[1] // 2
+            value = tf.reduce_sum(activations[0, centre, centre + offset, :])
+        support = np.argwhere(np.abs(tape.gradient(value, image).numpy()[0]).sum(-1) > 0)
+        starts.append(support.min(0))
+        sizes.append(support.max(0) - support.min(0) + 1)
+    size, jump = receptive_field("vgg16", layer)
+    assert sizes[0].tolist() == [size, size]
+    assert (starts[1] - starts[0]).tolist() == [0, jump]
+
+
+# --- layer name checks ----------------------------------------------------------------
+
+def test_typo_suggests_a_close_name(random_weights):
+    with pytest.raises(ValueError, match=r"Unknown layer 'block4_conv9' for vgg16\. "
+                                         r"Did you mean 'block4_conv[123]'\?") as error:
+        FeatureExtractor(random_weights, ["block1_conv1", "block4_conv9"])
+    message = str(error.value)
+    assert all(name in message for name in layer_names("vgg16"))  # lists the valid names
+    with pytest.raises(ValueError, match="Did you mean 'block1_conv1'"):
+        load_weights("vgg16", None, up_to="blok1_conv1")
+    with pytest.raises(ValueError, match="Unknown layer 'conv4_2'"):
+        check_layer_names("vgg19", ["conv4_2"])
+
+
+def test_layer_list_errors(random_weights):
+    with pytest.raises(ValueError, match=r"must be a list such as \['block1_conv1'\]"):
+        FeatureExtractor(random_weights, "block1_conv1")
+    with pytest.raises(ValueError, match="at least one layer"):
+        FeatureExtractor(random_weights, [])
+    with pytest.raises(ValueError, match="pooling must be 'max' or 'average'"):
+        FeatureExtractor(random_weights, ["block1_conv1"], pooling="avg")
+
+
+# --- preprocessing and the extractor --------------------------------------------------
+
+def test_preprocess_matches_keras(rng):
+    images = rng.uniform(0, 1, size=(2, 5, 4, 3)).astype(np.float32)
+    ours = preprocess_for_vgg(images)
+    assert ours.dtype == tf.float32
+    for preprocess in (keras.applications.vgg19.preprocess_input,
+                       keras.applications.vgg16.preprocess_input):
+        np.testing.assert_allclose(ours.numpy(), preprocess(images * 255.0), rtol=1e-6, atol=1e-4)
+    # Spelled out: BGR order, ImageNet means subtracted.
+    np.testing.assert_allclose(ours.numpy()[..., 0], images[..., 2] * 255 - 103.939, atol=1e-4)
+    np.testing.assert_allclose(ours.numpy()[..., 2], images[..., 0] * 255 - 123.68, atol=1e-4)
+
+
+@pytest.mark.parametrize("height, width", [(64, 48), (45, 38)])
+def test_activation_shapes(tiny_image, height, width):
+    weights = load_weights("vgg16", None)
+    names = layer_names("vgg16")
+    activations = FeatureExtractor(weights, names)(tiny_image(height, width))
+    assert list(activations) == names
+    h, w = height, width
+    for name in names:
+        if name.endswith("_pool"):
+            h, w = h // 2, w // 2  # 2x2 pooling, stride 2, "valid": halves, rounding down
+        assert activations[name].shape == (1, h, w, layer_channels("vgg16", name)), name
+        assert activations[name].dtype == tf.float32
+    expected_last = {(64, 48): (2, 1), (45, 38): (1, 1)}[(height, width)]
+    assert activations["block5_pool"].shape[1:3] == expected_last
+
+
+def test_extractor_computes_only_up_to_the_deepest_layer(random_weights, tiny_image):
+    # Requested out of order: the deepest one decides.
+    extractor = FeatureExtractor(random_weights, ["block2_conv1", "block1_conv1"])
+    assert extractor.network == ["block1_conv1", "block1_conv2", "block1_pool", "block2_conv1"]
+    assert set(extractor.kernels) == {"block1_conv1", "block1_conv2", "block2_conv1"}
+    assert set(extractor(tiny_image(16, 16))) == {"block1_conv1", "block2_conv1"}
+    # Weights that stop at the deepest layer suffice ...
+    shallow = load_weights("vgg16", None, up_to="block2_conv1")
+    assert set(shallow.convolutions) == {"block1_conv1", "block1_conv2", "block2_conv1"}
+    FeatureExtractor(shallow, ["block2_conv1"])
+    # ... and one layer deeper is missing.
+    with pytest.raises(ValueError, match="do not hold block2_conv2"):
+        FeatureExtractor(shallow, ["block2_conv2"])
+
+
+def test_extractor_matches_keras_vgg16(hed_weights, keras_vgg16_hed, tiny_image):
+    layers = ["block1_conv2", "block2_pool", "block3_conv3", "block4_conv1", "block5_conv3"]
+    image = tiny_image(64, 48, seed=4)
+    ours = FeatureExtractor(hed_weights, layers)(image)
+    reference = keras.Model(keras_vgg16_hed.input,
+                            [keras_vgg16_hed.get_layer(name).output for name in layers])
+    expected = reference(keras.applications.vgg19.preprocess_input(image * 255.0))
+    for name, value in zip(layers, expected):
+        value = np.asarray(value)
+        assert np.abs(value).max() > 0, name
+        np.testing.assert_allclose(ours[name].numpy(), value, rtol=1e-4,
+                                   atol=1e-3 * np.abs(value).max(), err_msg=name)
+
+
+def test_average_pooling(random_weights, tiny_image):
+    layers = ["block1_conv2", "block1_pool", "block2_conv1"]
+    image = tiny_image(17, 14, seed=6)  # odd height: the last row is dropped
+    by_max = FeatureExtractor(random_weights, layers, pooling="max")(image)
+    by_average = FeatureExtractor(random_weights, layers, pooling="average")(image)
+    conv = by_max["block1_conv2"].numpy()
+    np.testing.assert_array_equal(conv, by_average["block1_conv2"].numpy())
+    windows = conv[:, :16, :14].reshape(1, 8, 2, 7, 2, 64)
+    np.testing.assert_allclose(by_max["block1_pool"].numpy(), windows.max(axis=(2, 4)))
+    np.testing.assert_allclose(by_average["block1_pool"].numpy(), windows.mean(axis=(2, 4)),
+                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(by_average["block1_pool"].numpy(),
+                               tf.nn.avg_pool2d(conv, 2, 2, "VALID").numpy(), rtol=1e-6)
+    assert not np.allclose(by_max["block1_pool"].numpy(), by_average["block1_pool"].numpy())
+    assert not np.allclose(by_max["block2_conv1"].numpy(), by_average["block2_conv1"].numpy())
+
+
+# --- weights --------------------------------------------------------------------------
+
+def test_random_weights_are_seeded():
+    first = load_weights("vgg16", None, seed=3, up_to="block2_conv1")
+    again = load_weights("vgg16", None, seed=3, up_to="block2_conv1")
+    other = load_weights("vgg16", None, seed=4, up_to="block2_conv1")
+    assert first.source == "random (seed 3)"
+    for name, (kernel, bias) in first.convolutions.items():
+        np.testing.assert_array_equal(kernel, again.convolutions[name][0])
+        assert not np.allclose(kernel, other.convolutions[name][0])
+        np.testing.assert_array_equal(bias, 0.0)
+
+
+def test_random_weights_are_glorot_uniform(random_weights):
+    assert random_weights.backbone == "vgg16"
+    assert list(random_weights.convolutions) == ["block1_conv1", "block1_conv2", "block2_conv1",
+                                                 "block2_conv2", "block3_conv1"]
+    in_channels = 3
+    for name, (kernel, bias) in random_weights.convolutions.items():
+        out_channels = layer_channels("vgg16", name)
+        assert kernel.shape == (3, 3, in_channels, out_channels) and kernel.dtype == np.float32
+        assert bias.shape == (out_channels,) and bias.dtype == np.float32
+        limit = np.sqrt(6 / (9 * in_channels + 9 * out_channels))
+        assert 0.95 * limit < np.abs(kernel).max() <= limit
+        np.testing.assert_allclose(kernel.std(), limit / np.sqrt(3), rtol=0.05)
+        in_channels = out_channels
+
+
+def test_random_weights_default_to_vgg19():
+    weights = load_weights(weights=None, up_to="block3_conv4")
+    assert weights.backbone == "vgg19"
+    assert list(weights.convolutions)[-1] == "block3_conv4"
+
+
+def test_hed_weights(hed_weights):
+    assert (hed_weights.backbone, hed_weights.source) == ("vgg16", "hed")
+    assert list(hed_weights.convolutions) == layer_names("vgg16", include_pooling=False)
+    in_channels = 3
+    for name, (kernel, bias) in hed_weights.convolutions.items():
+        out_channels = layer_channels("vgg16", name)
+        assert kernel.shape == (3, 3, in_channels, out_channels) and kernel.dtype == np.float32
+        assert bias.shape == (out_channels,)
+        in_channels = out_channels
+    partial = load_weights(None, "hed", up_to="block1_pool")  # backbone None -> vgg16
+    assert list(partial.convolutions) == ["block1_conv1", "block1_conv2"]
+
+
+def test_hed_with_vgg19_raises():
+    with pytest.raises(ValueError, match="hed weights exist only for vgg16, not 'vgg19'"):
+        load_weights("vgg19", "hed")
+
+
+def test_unknown_weights_name():
+    with pytest.raises(ValueError, match="Unknown weights 'imagenet21k'"):
+        load_weights("vgg16", "imagenet21k")
+
+
+def test_imagenet_offline_raises_quickly(offline, tmp_path):
+    assert features.imagenet_cache_path("vgg16") == (
+        tmp_path / "keras_home" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="not cached") as error:
+        load_weights("vgg16", "imagenet")
+    assert time.perf_counter() - start < 10
+    message = str(error.value)
+    for alternative in ("weights='hed'", "weights=None", ".h5"):
+        assert alternative in message
+    assert offline  # the network check was asked, not skipped
+
+
+def test_auto_offline_picks_hed_and_says_so(offline, capsys):
+    weights = load_weights("vgg16", "auto", up_to="block1_conv2", timeout=0.25)
+    assert (weights.backbone, weights.source) == ("vgg16", "hed")
+    assert list(weights.convolutions) == ["block1_conv1", "block1_conv2"]
+    assert offline == [0.25]  # the timeout reaches the check
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and "hed" in lines[0]
+
+    assert load_weights(None, "auto", up_to="block1_conv1").backbone == "vgg16"
+    capsys.readouterr()
+    load_weights("vgg16", "auto", up_to="block1_conv1", verbose=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_auto_picks_cached_imagenet(offline, monkeypatch, capsys, random_weights):
+    # A cached file counts even offline; Keras' loading itself is replaced by a stub.
+    cache = features.imagenet_cache_path("vgg19")
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"stand-in")
+    loaded = []
+
+    def from_keras_model(backbone, weights, source, up_to):
+        loaded.append((backbone, weights, up_to))
+        return random_weights
+
+    monkeypatch.setattr(features, "_from_keras_model", from_keras_model)
+    assert load_weights(None, "auto", up_to="block1_conv1") is random_weights
+    assert loaded == [("vgg19", "imagenet", "block1_conv1")]
+    assert "ImageNet" in capsys.readouterr().err
+
+
+def test_hed_format_file(hed_weights, tmp_path):
+    path = features._hed_weights_path()
+    for given in (path, str(path)):
+        weights = load_weights("vgg16", given, up_to="block2_conv2")
+        assert list(weights.convolutions) == ["block1_conv1", "block1_conv2",
+                                              "block2_conv1", "block2_conv2"]
+        for name, (kernel, bias) in weights.convolutions.items():
+            np.testing.assert_array_equal(kernel, hed_weights.convolutions[name][0])
+            np.testing.assert_array_equal(bias, hed_weights.convolutions[name][1])
+    # Recognised by its content, whatever the file is called.
+    copy = shutil.copy(path, tmp_path / "my_edges.h5")
+    weights = load_weights(None, copy, up_to="block1_conv1")
+    np.testing.assert_array_equal(weights.convolutions["block1_conv1"][0],
+                                  hed_weights.convolutions["block1_conv1"][0])
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'nothing.h5'} does not exist")):
+        load_weights("vgg16", tmp_path / "nothing.h5")
+    broken = tmp_path / "broken.weights.h5"
+    broken.write_text("this is not HDF5")
+    with pytest.raises(ValueError, match="not a readable HDF5 file"):
+        load_weights("vgg16", broken)
+    with pytest.raises(ValueError, match="Unknown weights"):
+        load_weights("vgg16", str(tmp_path / "weights.pt"))
+
+
+def test_keras_weights_file(tmp_path):
+    model = keras.applications.VGG16(include_top=False, weights=None)
+    path = tmp_path / "vgg16.weights.h5"
+    model.save_weights(path)
+    weights = load_weights("vgg16", path)
+    assert weights.source == str(path)
+    assert list(weights.convolutions) == layer_names("vgg16", include_pooling=False)
+    for name, (kernel, bias) in weights.convolutions.items():
+        expected_kernel, expected_bias = model.get_layer(name).get_weights()
+        np.testing.assert_array_equal(kernel, expected_kernel)
+        np.testing.assert_array_equal(bias, expected_bias)
