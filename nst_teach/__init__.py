@@ -4,9 +4,10 @@ Import it as `import nst_teach as nst`. Images are float32 NumPy arrays of
 shape `(1, H, W, 3)`, RGB, in [0, 1], everywhere.
 """
 
-import os as _os
+from nst_teach import config as _config
 
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of lessons
+_config.return_freed_memory()  # before TensorFlow allocates: see its docstring
+_config.start_tensorflow_quietly()
 
 from nst_teach.callbacks import Callback, PrintLosses, ProgressBar, Run  # noqa: E402
 from nst_teach.config import cache_dir, fast_mode  # noqa: E402

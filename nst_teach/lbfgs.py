@@ -18,10 +18,8 @@ Curvature pairs with `s . y <= 0` (which would break the approximation) are
 skipped. If the direction is not a descent direction, the memory is cleared
 and the step falls back to steepest descent.
 
-A *preconditioner* can be given: an operator `P` that maps a gradient to a
-better-scaled one (for images, one that favours smooth, low-frequency changes).
-It replaces the scalar initial Hessian `gamma * I` of the two-loop recursion
-by `gamma * P`, which is the same as optimizing a reparameterised image.
+The two-loop recursion runs as one compiled `tf.function`; the line search is
+plain Python, since it calls the (compiled) loss a few times at most.
 """
 
 from __future__ import annotations
@@ -38,6 +36,34 @@ def dot(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(a * b)
 
 
+@tf.function(reduce_retracing=True)
+def two_loop_recursion(gradient: tf.Tensor, steps: tf.Tensor, changes: tf.Tensor) -> tf.Tensor:
+    """Approximates `inverse(Hessian) @ gradient` from the remembered pairs.
+
+    Args:
+        gradient: The gradient, any shape `S`.
+        steps: The last `k` steps `s`, oldest first, shape `(k, *S)`.
+        changes: The matching gradient changes `y`, shape `(k, *S)`.
+
+    Returns:
+        `H @ gradient`, shape `S`, where `H` is the L-BFGS inverse-Hessian
+        approximation started from `gamma * I`, `gamma = s.y / y.y` (newest pair).
+    """
+    count = tf.shape(steps)[0]
+    rho = 1.0 / tf.reduce_sum(tf.reshape(steps * changes, [count, -1]), axis=1)  # 1 / (s.y)
+    alphas = tf.TensorArray(gradient.dtype, size=count)
+    q = gradient
+    for i in tf.range(count - 1, -1, -1):  # newest to oldest
+        alpha = rho[i] * dot(steps[i], q)
+        q -= alpha * changes[i]
+        alphas = alphas.write(i, alpha)
+    r = dot(steps[-1], changes[-1]) / dot(changes[-1], changes[-1]) * q
+    for i in tf.range(count):  # oldest to newest
+        beta = rho[i] * dot(changes[i], r)
+        r += (alphas.read(i) - beta) * steps[i]
+    return r
+
+
 class LBFGS:
     """Limited-memory BFGS on a `tf.Variable` constrained to [lower, upper].
 
@@ -50,21 +76,17 @@ class LBFGS:
         upper: Upper bound of every entry (1 for images).
         max_line_search: Backtracking trials before giving up on a step.
         armijo: Sufficient-decrease constant `c1` of the Armijo condition.
-        preconditioner: Optional function `P(gradient) -> gradient` (symmetric,
-            positive definite); `None` means the identity.
     """
 
     def __init__(self, memory: int = 10, lower: float = 0.0, upper: float = 1.0,
-                 max_line_search: int = 10, armijo: float = 1e-4,
-                 preconditioner: Callable[[tf.Tensor], tf.Tensor] | None = None):
+                 max_line_search: int = 10, armijo: float = 1e-4):
         if memory < 1:
             raise ValueError(f"memory must be >= 1, got {memory}.")
         self.memory = memory
         self.lower, self.upper = lower, upper
         self.max_line_search = max_line_search
         self.armijo = armijo
-        self.preconditioner = preconditioner or (lambda gradient: gradient)
-        self.pairs: list[tuple[tf.Tensor, tf.Tensor, tf.Tensor]] = []  # (s, y, 1 / s.y)
+        self.pairs: list[tuple[tf.Tensor, tf.Tensor]] = []  # (s, y), oldest first
         self.num_evaluations = 0
 
     def free_mask(self, x: tf.Tensor, gradient: tf.Tensor) -> tf.Tensor:
@@ -74,23 +96,15 @@ class LBFGS:
         return tf.cast(~(held_low | held_high), gradient.dtype)
 
     def direction(self, gradient: tf.Tensor) -> tf.Tensor:
-        """The two-loop recursion: approximately `-inverse(Hessian) @ gradient`."""
-        q = gradient
-        alphas = []
-        for s, y, rho in reversed(self.pairs):
-            alpha = rho * dot(s, q)
-            q = q - alpha * y
-            alphas.append(alpha)
-        if self.pairs:
-            s, y, _ = self.pairs[-1]
-            gamma = dot(s, y) / dot(y, y)
-        else:  # first step: a step of length 1 in the (preconditioned) gradient direction
-            gamma = 1.0 / tf.norm(self.preconditioner(gradient))
-        r = gamma * self.preconditioner(q)
-        for (s, y, rho), alpha in zip(self.pairs, reversed(alphas)):
-            beta = rho * dot(y, r)
-            r = r + (alpha - beta) * s
-        return -r
+        """The search direction `-H @ gradient` (two-loop recursion).
+
+        With no pairs yet, the steepest-descent direction scaled to length 1.
+        """
+        if not self.pairs:
+            return -gradient / tf.norm(gradient)
+        steps = tf.stack([s for s, _ in self.pairs])
+        changes = tf.stack([y for _, y in self.pairs])
+        return -two_loop_recursion(gradient, steps, changes)
 
     def step(self, variable: tf.Variable, evaluate: Evaluate,
              losses: dict, gradient: tf.Tensor) -> tuple[dict, tf.Tensor]:
@@ -109,12 +123,12 @@ class LBFGS:
         """
         x = tf.identity(variable)
         free = self.free_mask(x, gradient)
+        if not tf.reduce_any(gradient * free != 0):  # stationary: nothing can move
+            return losses, gradient
         direction = self.direction(gradient * free) * free
-        slope = dot(gradient, direction)
-        if slope >= 0:  # not a descent direction: forget the curvature and start over
+        if dot(gradient, direction) >= 0:  # not a descent direction: forget the curvature
             self.pairs.clear()
             direction = self.direction(gradient * free) * free
-            slope = dot(gradient, direction)
         step_length = 1.0
         for _ in range(self.max_line_search):
             variable.assign(tf.clip_by_value(x + step_length * direction, self.lower, self.upper))
@@ -130,8 +144,7 @@ class LBFGS:
         return losses, gradient
 
     def _remember(self, s: tf.Tensor, y: tf.Tensor) -> None:
-        curvature = dot(s, y)
-        if curvature > 1e-10 * dot(y, y):
-            self.pairs.append((s, y, 1.0 / curvature))
+        if dot(s, y) > 1e-10 * dot(y, y):
+            self.pairs.append((s, y))
             if len(self.pairs) > self.memory:
                 self.pairs.pop(0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import threading
 import time
 from typing import Any, Mapping, Sequence
@@ -32,7 +33,10 @@ LOSS_WEIGHTS = {
     "imagenet": {"content_weight": 1e4, "style_weight": 1e-2, "tv_weight": 30.0},
     "hed": {"content_weight": 1e4, "style_weight": 1.0, "tv_weight": 1.0},
 }
-OPTIMIZER_DEFAULTS = {  # learning rate, number of steps
+# Learning rate and number of steps. Plain SGD's good rate depends on the image
+# size (Gram matrices are averaged over H * W, so gradients per pixel grow as
+# the image shrinks): 1e-5 suits 256 px; at 32 px it diverges (lesson 06).
+OPTIMIZER_DEFAULTS = {
     "lbfgs": {"learning_rate": 1.0, "num_steps": 100},
     "adam": {"learning_rate": 0.02, "num_steps": 500},
     "sgd": {"learning_rate": 1e-5, "num_steps": 500},
@@ -262,7 +266,7 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
         A `StyleTransferResult` with `.image` and `.history`.
     """
     num_steps = OPTIMIZER_DEFAULTS.get(optimizer, {}).get("num_steps", 0) if num_steps is None else num_steps
-    if not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
         raise ValueError(f"num_steps must be a whole number >= 0, got {num_steps!r}.")
     solver = make_optimizer(optimizer, learning_rate, **(optimizer_options or {}))
     loss = build_loss(content, style, backbone=backbone, weights=weights,
@@ -313,9 +317,9 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
         if not finite:
             run.status = "not finite"
             run.message = (f"The loss became {run.latest['total']} at step {run.step}; returning "
-                           f"the last finite image (step {best['step']}). Lower the learning rate "
+                           f"the best finite image (step {best['step']}). Lower the learning rate "
                            "or the loss weights.")
-        elif run.stop_event.is_set():
+        elif run.step < num_steps:
             run.status, run.message = "stopped", f"Stopped at step {run.step}."
         else:
             run.status, run.message = "completed", f"Completed {run.step} steps."
@@ -325,7 +329,7 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
         for callback in callback_list:
             callback.on_end(run)
     if verbose and run.status != "completed":
-        print(f"nst_teach: {run.message}")
+        print(f"nst_teach: {run.message}", file=sys.stderr)
     if not np.isfinite(best["total"]):  # not even the initial image had a finite loss
         best["step"] = 0
     return StyleTransferResult(image=best["image"].numpy(), history=run.history,

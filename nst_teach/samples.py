@@ -236,6 +236,12 @@ def download_sample(info: SampleInfo, cache_directory: str | os.PathLike | None 
     return target
 
 
+def is_available_offline(sample: str | SampleInfo) -> bool:
+    """Tells whether a sample works without internet (offline, or already cached)."""
+    info = sample if isinstance(sample, SampleInfo) else sample_info(sample)
+    return info.url is None or (config.cache_dir("samples") / _file_name(info)).is_file()
+
+
 def _file_name(info: SampleInfo) -> str:
     suffix = posixpath.splitext(urllib.parse.urlparse(info.url or "").path)[1].lower()
     return info.name + (suffix if suffix in (".jpg", ".jpeg", ".png") else ".img")

@@ -332,7 +332,7 @@ def test_auto_picks_cached_imagenet(offline, monkeypatch, capsys, random_weights
 
 
 def test_hed_format_file(hed_weights, tmp_path):
-    path = features._hed_weights_path()
+    path = features.hed_weights_path()
     for given in (path, str(path)):
         weights = load_weights("vgg16", given, up_to="block2_conv2")
         assert list(weights.convolutions) == ["block1_conv1", "block1_conv2",

@@ -1,0 +1,628 @@
+"""Interactive widgets for the lessons: thin views over the library.
+
+Every picture comes from a pure function of `nst_teach.plots` (rendered to PNG
+and shown in a `widgets.Image`, so ipympl is not needed) and every number from
+the library (`FeatureExtractor`, `gram_matrix`, `style_loss`, `stylize`). Only
+core ipywidgets are used, compatible with ipywidgets 7.7 (Colab) and 8.x.
+
+* `LossPlot`: a `stylize` callback that redraws the loss curves while it runs.
+* `ActivationExplorer`: pick an image, a layer and a channel; see what fires.
+* `GramViewer`: the style's Gram matrix against an image's, layer by layer.
+* `Studio`: the whole style transfer as a dashboard (Run, Stop, Continue, Save).
+
+Each object has a `.widget` to display; a notebook also displays the object
+itself when it is the last expression of a cell.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import ipywidgets as widgets
+import numpy as np
+import tensorflow as tf
+
+from nst_teach import plots
+from nst_teach.callbacks import Callback, Run
+from nst_teach.features import (BackboneWeights, FeatureExtractor, layer_channels, layer_names,
+                                load_weights, receptive_field)
+from nst_teach.gram import gram_matrix
+from nst_teach.images import image_to_jpeg_bytes, image_to_png_bytes, load_image, save_image
+from nst_teach.losses import DEFAULT_STYLE_LAYERS, style_loss
+from nst_teach.optimize import LOSS_WEIGHTS, OPTIMIZER_DEFAULTS, device_name, stylize
+
+ERROR_STYLE = "color: #b00020"
+MAX_MESSAGE_CHARACTERS = 400
+LOAD_ERRORS = (ValueError, TypeError, OSError)
+
+
+class _Displayable:
+    """Lets a notebook display the object itself: it shows `self.widget`."""
+
+    @property
+    def widget(self) -> widgets.Widget:
+        raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def _show_png(image_widget: widgets.Image, figure) -> None:
+    """Renders a matplotlib figure into an Image widget."""
+    image_widget.format = "png"
+    image_widget.value = plots.figure_to_png(figure)
+
+
+def _error_html(text: str) -> str:
+    return f'<span style="{ERROR_STYLE}">{html.escape(text)}</span>'
+
+
+def readable_error(error: BaseException) -> str:
+    """One line for a person: the error's type and its (shortened) message."""
+    message = " ".join(str(error).split()) or "(no message)"
+    if len(message) > MAX_MESSAGE_CHARACTERS:
+        message = message[:MAX_MESSAGE_CHARACTERS] + " ..."
+    return f"{type(error).__name__}: {message}"
+
+
+def uploaded_files(value: Any) -> list[tuple[str, bytes]]:
+    """Reads `FileUpload.value` of ipywidgets 7 or 8 as `(file name, content)` pairs.
+
+    ipywidgets 7 holds `{name: {"metadata": ..., "content": bytes}}`;
+    ipywidgets 8 a tuple of dicts with `name` and `content` (a memoryview).
+    """
+    if isinstance(value, Mapping):
+        return [(str(name), bytes(item["content"])) for name, item in value.items()]
+    return [(str(item["name"]), bytes(item["content"])) for item in value]
+
+
+def available_layers(weights: BackboneWeights) -> list[str]:
+    """The convolution and pooling layers that `weights` can compute, in order."""
+    names = []
+    for name in layer_names(weights.backbone):
+        if "conv" in name and name not in weights.convolutions:
+            break
+        names.append(name)
+    return names
+
+
+def _check_weights(weights: Any) -> BackboneWeights:
+    if not isinstance(weights, BackboneWeights):
+        raise ValueError(f"weights must be a BackboneWeights, e.g. nst.load_weights('vgg16', "
+                         f"'hed'), got {type(weights).__name__}.")
+    return weights
+
+
+class LossPlot(_Displayable, Callback):
+    """A `stylize` callback that redraws the loss curves, throttled by time.
+
+    Redraws at most every `every_seconds`, and never so often that drawing
+    takes more than `max_overhead` of the run's time (a redraw costs about
+    0.1 s on a laptop CPU). The last step is always drawn.
+
+    Example:
+        >>> loss_plot = LossPlot()
+        >>> display(loss_plot.widget)
+        >>> result = nst.stylize(content, style, callbacks=[loss_plot])
+
+    Args:
+        every_seconds: Shortest time between two redraws.
+        log_scale: Start with a logarithmic loss axis (a Checkbox changes it).
+        per_layer: Also draw each style layer's term.
+        max_overhead: Largest fraction of the time spent drawing.
+    """
+
+    def __init__(self, every_seconds: float = 0.5, log_scale: bool = True,
+                 per_layer: bool = True, max_overhead: float = 0.05):
+        super().__init__(every=1)
+        if every_seconds < 0:
+            raise ValueError(f"every_seconds must be >= 0, got {every_seconds}.")
+        if not 0 < max_overhead <= 1:
+            raise ValueError(f"max_overhead must be in (0, 1], got {max_overhead}.")
+        self.every_seconds, self.per_layer, self.max_overhead = every_seconds, per_layer, max_overhead
+        self.image = widgets.Image(format="png")
+        self.log_scale = widgets.Checkbox(value=log_scale, description="log scale", indent=False)
+        self.log_scale.observe(lambda change: self.update(), names="value")
+        self.history: list = []  # the current run's, shared with the Run
+        self.earlier: list = []  # earlier runs drawn before it (a Studio's Continue)
+        self.draw_count = 0
+        self._next_draw = 0.0
+        self._widget = widgets.VBox([self.log_scale, self.image])
+
+    @property
+    def widget(self) -> widgets.Widget:
+        """The Checkbox and the plot, to display."""
+        return self._widget
+
+    def plotted_history(self) -> list[dict]:
+        """`earlier` followed by the current run, its steps shifted to continue them."""
+        current = list(self.history)
+        if not self.earlier:
+            return current
+        offset = self.earlier[-1]["step"]
+        return list(self.earlier) + [{**record, "step": record["step"] + offset}
+                                     for record in current[1:]]
+
+    def update(self) -> None:
+        """Redraws now (and postpones the next throttled redraw accordingly)."""
+        started = time.perf_counter()
+        figure = plots.plot_losses(self.plotted_history(), log_scale=self.log_scale.value,
+                                   per_layer=self.per_layer)
+        _show_png(self.image, figure)
+        self.draw_count += 1
+        finished = time.perf_counter()
+        pause = max(self.every_seconds, (finished - started) / self.max_overhead)
+        self._next_draw = finished + pause
+
+    def on_start(self, run: Run) -> None:
+        self.history = run.history
+        self._next_draw = 0.0
+
+    def on_step(self, run: Run) -> None:
+        if time.perf_counter() >= self._next_draw:
+            self.update()
+
+    def on_end(self, run: Run) -> None:
+        self.update()
+
+
+class ActivationExplorer(_Displayable):
+    """Pick an image, a layer and a channel, and see the layer's activations.
+
+    Shows the chosen channel, a grid of the layer's most active channels, and
+    a line with the activations' shape and the layer's receptive field.
+    Activations are computed with `FeatureExtractor(weights, [layer])` and
+    cached per (image, layer).
+
+    Args:
+        weights: A `BackboneWeights` (e.g. `nst.load_weights("vgg16", "hed")`).
+        images: Name to image (array, path, or anything `nst.load_image` takes).
+        layers: Layers to offer; by default every convolution and pooling
+            layer the weights hold.
+        max_size: Images (and uploads) are shrunk to this longer side.
+        grid_channels: How many of the most active channels the grid shows.
+    """
+
+    def __init__(self, weights: BackboneWeights, images: Mapping[str, Any],
+                 layers: Sequence[str] | None = None, max_size: int = 256,
+                 grid_channels: int = 16):
+        self.weights = _check_weights(weights)
+        if not images:
+            raise ValueError("ActivationExplorer needs at least one image, e.g. "
+                             "{'grace_hopper': nst.sample_image('grace_hopper')}.")
+        self.max_size, self.grid_channels = max_size, grid_channels
+        self.images = {str(name): load_image(image, max_size=max_size)
+                       for name, image in images.items()}
+        offered = available_layers(self.weights)
+        self.layers = list(offered if layers is None else layers)
+        unknown = [name for name in self.layers if name not in offered]
+        if unknown or not self.layers:
+            raise ValueError(f"Cannot show layer {unknown[0] if unknown else None!r}: the "
+                             f"weights compute {', '.join(offered)}.")
+        self._extractors: dict[str, FeatureExtractor] = {}
+        self._cache: dict[tuple[str, str], np.ndarray] = {}
+        self._updating = False
+
+        self.image_dropdown = widgets.Dropdown(options=list(self.images), description="image")
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False,
+                                         description="Upload image")
+        self.layer_dropdown = widgets.Dropdown(options=self.layers, description="layer")
+        self.channel_slider = widgets.IntSlider(value=0, min=0, max=1, description="channel",
+                                                continuous_update=False)
+        self.channel_image = widgets.Image(format="png")
+        self.grid_image = widgets.Image(format="png")
+        self.info = widgets.HTML()
+        self.message = widgets.HTML()
+        self.image_dropdown.observe(self._on_selection, names="value")
+        self.layer_dropdown.observe(self._on_selection, names="value")
+        self.channel_slider.observe(self._on_channel, names="value")
+        self.upload.observe(self._on_upload, names="value")
+        self._widget = widgets.VBox([
+            widgets.HBox([self.image_dropdown, self.upload]),
+            widgets.HBox([self.layer_dropdown, self.channel_slider]),
+            self.info, self.message,
+            widgets.HBox([self.channel_image, self.grid_image]),
+        ])
+        self.refresh()
+
+    @property
+    def widget(self) -> widgets.Widget:
+        """The whole explorer, to display."""
+        return self._widget
+
+    def activations(self, image_name: str, layer: str) -> np.ndarray:
+        """One layer's activations of one image, float32 `(1, H_l, W_l, C_l)` (cached)."""
+        key = (image_name, layer)
+        if key not in self._cache:
+            if layer not in self._extractors:
+                self._extractors[layer] = FeatureExtractor(self.weights, [layer])
+            outputs = self._extractors[layer](tf.constant(self.images[image_name]))
+            self._cache[key] = outputs[layer].numpy()
+        return self._cache[key]
+
+    def current_activations(self) -> np.ndarray:
+        """The activations of the selected image at the selected layer."""
+        return self.activations(self.image_dropdown.value, self.layer_dropdown.value)
+
+    def describe_layer(self) -> str:
+        """The HTML line: shape, channels and receptive field of the selected layer."""
+        layer = self.layer_dropdown.value
+        _, height, width, channels = self.current_activations().shape
+        size, stride = receptive_field(self.weights.backbone, layer)
+        image_height, image_width = self.images[self.image_dropdown.value].shape[1:3]
+        return (f"<b>{html.escape(layer)}</b>: activations {height} × {width} × {channels} "
+                f"({channels} channels, from a {image_height} × {image_width} image). "
+                f"Each value sees {size} × {size} input pixels; neighbouring values are "
+                f"{stride} px apart.")
+
+    def add_image(self, name: str, source: Any) -> bool:
+        """Adds an image (bytes, path, array...) and selects it.
+
+        Returns:
+            True if it loaded; False if not, with the reason in `message`.
+        """
+        try:
+            image = load_image(source, max_size=self.max_size)
+        except LOAD_ERRORS as error:
+            self.message.value = _error_html(f"Could not load {name}: {readable_error(error)}")
+            return False
+        self.images[name] = image
+        self.message.value = ""
+        self._updating = True
+        try:
+            self.image_dropdown.options = list(self.images)
+            self.image_dropdown.value = name
+        finally:
+            self._updating = False
+        self.refresh()
+        return True
+
+    def refresh(self) -> None:
+        """Recomputes (or reads from the cache) and redraws everything."""
+        activations = self.current_activations()
+        channels = activations.shape[-1]
+        self._updating = True
+        try:
+            self.channel_slider.max = channels - 1
+        finally:
+            self._updating = False
+        self.info.value = self.describe_layer()
+        count = min(self.grid_channels, channels)
+        strongest = plots.most_active_channels(activations, count)
+        _show_png(self.grid_image, plots.plot_activations(
+            activations, strongest, columns=4,
+            title=f"{self.layer_dropdown.value}: the {count} most active channels"))
+        self._draw_channel()
+
+    def _draw_channel(self) -> None:
+        channel = self.channel_slider.value
+        _show_png(self.channel_image, plots.plot_activations(
+            self.current_activations(), [channel], columns=1, panel_size=3.0,
+            title=f"{self.layer_dropdown.value}, channel {channel}"))
+
+    def _on_selection(self, change: dict) -> None:
+        if not self._updating:
+            self.refresh()
+
+    def _on_channel(self, change: dict) -> None:
+        if not self._updating:
+            self._draw_channel()
+
+    def _on_upload(self, change: dict) -> None:
+        try:
+            files = uploaded_files(change["new"])
+        except (KeyError, TypeError) as error:
+            self.message.value = _error_html(f"Could not read the upload: {readable_error(error)}")
+            return
+        for file_name, content in files:
+            self.add_image(f"upload: {file_name}", content)
+
+
+class GramViewer(_Displayable):
+    """Compares the style image's Gram matrices with an image's, layer by layer.
+
+    Shows `plots.plot_gram_comparison` for the chosen layer and that layer's
+    (unweighted) style loss, `nst.style_loss`: the mean squared difference of
+    the two Gram matrices.
+
+    Args:
+        weights: A `BackboneWeights`.
+        style_image: The style image (array or anything `nst.load_image` takes).
+        image: The image to compare (e.g. the content image, or a result).
+        layers: Style layers to offer.
+        max_size: Images are shrunk to this longer side.
+    """
+
+    def __init__(self, weights: BackboneWeights, style_image: Any, image: Any,
+                 layers: Sequence[str] = DEFAULT_STYLE_LAYERS, max_size: int = 256):
+        self.weights = _check_weights(weights)
+        self.max_size = max_size
+        self.extractor = FeatureExtractor(self.weights, list(layers))
+        self.layers = self.extractor.layers
+        style = load_image(style_image, max_size=max_size)
+        style_features = self.extractor(tf.constant(style))
+        self.style_grams = {name: gram_matrix(style_features[name]) for name in self.layers}
+        self.layer_dropdown = widgets.Dropdown(options=self.layers, description="layer")
+        self.figure = widgets.Image(format="png")
+        self.info = widgets.HTML()
+        self.layer_dropdown.observe(lambda change: self.refresh(), names="value")
+        self._widget = widgets.VBox([self.layer_dropdown, self.info, self.figure])
+        self.set_image(image)
+
+    @property
+    def widget(self) -> widgets.Widget:
+        """The layer Dropdown, the loss line and the figure, to display."""
+        return self._widget
+
+    def set_image(self, image: Any) -> None:
+        """Compares another image (e.g. a new result) and redraws."""
+        self.image = load_image(image, max_size=self.max_size)
+        self.image_features = self.extractor(tf.constant(self.image))
+        self.image_grams = {name: gram_matrix(self.image_features[name]) for name in self.layers}
+        self.refresh()
+
+    def layer_style_loss(self, layer: str) -> float:
+        """`nst.style_loss` at one layer (not weighted)."""
+        return float(style_loss(self.image_features[layer], self.style_grams[layer]))
+
+    def refresh(self) -> None:
+        """Redraws the chosen layer."""
+        layer = self.layer_dropdown.value
+        loss = self.layer_style_loss(layer)
+        self.info.value = (f"Style loss at <b>{html.escape(layer)}</b>: {loss:.4g} "
+                           "(mean squared difference of the Gram matrices, before weighting).")
+        _show_png(self.figure, plots.plot_gram_comparison(
+            self.style_grams[layer].numpy(), self.image_grams[layer].numpy(), loss=loss,
+            layer=layer))
+
+
+class _StudioMonitor(Callback):
+    """Updates a Studio's preview, progress bar and status, throttled by time."""
+
+    def __init__(self, studio: "Studio", every_seconds: float):
+        super().__init__(every=1)
+        self.studio, self.every_seconds = studio, every_seconds
+        self._next_update = 0.0
+
+    def on_start(self, run: Run) -> None:
+        self.studio.progress.max = max(1, run.num_steps)
+        self.studio.progress.value = 0
+        self._next_update = 0.0
+
+    def on_step(self, run: Run) -> None:
+        now = time.perf_counter()
+        if now >= self._next_update or run.step == run.num_steps:
+            self._next_update = now + self.every_seconds
+            self.studio.show_run(run, run.image())
+
+    def on_end(self, run: Run) -> None:
+        self.studio.progress.value = min(run.step, self.studio.progress.max)
+
+
+class Studio(_Displayable):
+    """A style-transfer dashboard: settings, Run / Stop / Continue, preview, Save.
+
+    The optimization runs in a background thread (`nst.stylize` with
+    `stop_event`), so the notebook stays responsive; Stop ends it after the
+    current step and keeps the best image; Continue starts again from it.
+    Tests and scripts drive it without clicking: `run()`, `stop()`, `wait()`,
+    `continue_run()`, `save()`.
+
+    Args:
+        content: The content image (array, path, URL, bytes...).
+        style: The style image.
+        weights: A `BackboneWeights`, or what `nst.load_weights` takes
+            (`"auto"`, `"imagenet"`, `"hed"`, `None` for random).
+        max_size: Both images are shrunk to this longer side.
+        preview_seconds: Shortest time between two preview updates.
+        output_path: Initial value of the Save path.
+    """
+
+    def __init__(self, content: Any, style: Any, weights: Any = "auto", max_size: int = 256,
+                 preview_seconds: float = 0.5, output_path: str = "stylized.png"):
+        self.weights = weights if isinstance(weights, BackboneWeights) else load_weights(
+            None, weights)
+        self.content = load_image(content, max_size=max_size)
+        self.style = load_image(style, max_size=max_size)
+        self.device = device_name()
+        defaults = LOSS_WEIGHTS.get(self.weights.source, LOSS_WEIGHTS["imagenet"])
+        self.base_style_weight = defaults["style_weight"]
+        self.result = None  # the last StyleTransferResult
+        self.image: np.ndarray | None = None  # the best image so far (what Save writes)
+        self.history: list = []  # every run's history, steps continued across Continue
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._stop_event = threading.Event()
+        self._linking = False
+        self.monitor = _StudioMonitor(self, preview_seconds)
+        self.loss_plot = LossPlot(every_seconds=preview_seconds)
+        self._build_controls(defaults, output_path)
+
+    # ----- widgets -----
+
+    def _build_controls(self, defaults: dict, output_path: str) -> None:
+        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
+        self.stop_button = widgets.Button(description="Stop", button_style="warning",
+                                          icon="stop", disabled=True)
+        self.continue_button = widgets.Button(description="Continue", icon="forward")
+        self.save_button = widgets.Button(description="Save", icon="save")
+        self.path = widgets.Text(value=output_path, description="save to")
+        self.optimizer = widgets.Dropdown(options=list(OPTIMIZER_DEFAULTS), value="lbfgs",
+                                          description="optimizer")
+        self.steps = widgets.IntSlider(value=OPTIMIZER_DEFAULTS["lbfgs"]["num_steps"], min=1,
+                                       max=2000, description="steps", continuous_update=False)
+        self.strength = widgets.FloatLogSlider(value=1.0, base=10, min=-3, max=3, step=0.1,
+                                               description="strength", continuous_update=False,
+                                               readout_format=".3g")
+        self.content_weight = widgets.FloatText(value=defaults["content_weight"],
+                                                description="content w.")
+        self.style_weight = widgets.FloatText(value=defaults["style_weight"],
+                                              description="style w.")
+        self.tv_weight = widgets.FloatText(value=defaults["tv_weight"], description="tv w.")
+        self.preview = widgets.Image(value=image_to_jpeg_bytes(self.content), format="jpeg")
+        self.status = widgets.HTML(value=f"Ready · {self.device} · weights {self.weights.source}")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        self.run_button.on_click(lambda button: self._click(self.run))
+        self.stop_button.on_click(lambda button: self.stop())
+        self.continue_button.on_click(lambda button: self._click(self.continue_run))
+        self.save_button.on_click(lambda button: self._click(self.save))
+        self.optimizer.observe(self._on_optimizer, names="value")
+        self.strength.observe(self._on_strength, names="value")
+        self.style_weight.observe(self._on_style_weight, names="value")
+        thumbnails = widgets.VBox([
+            widgets.HTML("content"), widgets.Image(value=image_to_png_bytes(self.content),
+                                                   format="png", width=96),
+            widgets.HTML("style"), widgets.Image(value=image_to_png_bytes(self.style),
+                                                 format="png", width=96)])
+        self._widget = widgets.VBox([
+            widgets.HBox([self.run_button, self.stop_button, self.continue_button]),
+            widgets.HBox([self.steps, self.optimizer]),
+            self.strength,
+            widgets.HBox([self.content_weight, self.style_weight, self.tv_weight]),
+            widgets.HBox([thumbnails, self.preview]),
+            self.status, self.progress,
+            widgets.HBox([self.path, self.save_button]),
+            self.loss_plot.widget,
+        ])
+
+    @property
+    def widget(self) -> widgets.Widget:
+        """The whole dashboard, to display."""
+        return self._widget
+
+    def _on_optimizer(self, change: dict) -> None:
+        self.steps.value = OPTIMIZER_DEFAULTS[change["new"]]["num_steps"]
+
+    def _on_strength(self, change: dict) -> None:
+        if not self._linking:
+            self._linking = True
+            try:
+                self.style_weight.value = self.base_style_weight * change["new"]
+            finally:
+                self._linking = False
+
+    def _on_style_weight(self, change: dict) -> None:
+        if not self._linking and change["new"] > 0:
+            self._linking = True
+            try:
+                self.strength.value = change["new"] / self.base_style_weight
+            finally:
+                self._linking = False
+
+    def _click(self, action) -> None:
+        """Runs a button's action, showing a failure in the status line."""
+        try:
+            action()
+        except (RuntimeError, ValueError, OSError) as error:
+            self.status.value = _error_html(readable_error(error))
+
+    # ----- running -----
+
+    @property
+    def running(self) -> bool:
+        """True while the background optimization runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def settings(self) -> dict:
+        """The options the next run passes to `nst.stylize`, read from the widgets."""
+        for field in (self.content_weight, self.style_weight, self.tv_weight):
+            if not field.value >= 0:
+                raise ValueError(f"The loss weights must be >= 0; {field.description} is "
+                                 f"{field.value}.")
+        return {"optimizer": self.optimizer.value, "num_steps": int(self.steps.value),
+                "content_weight": float(self.content_weight.value),
+                "style_weight": float(self.style_weight.value),
+                "tv_weight": float(self.tv_weight.value)}
+
+    def run(self, blocking: bool = False, init: Any = "content") -> None:
+        """Starts an optimization in a background thread.
+
+        Args:
+            blocking: Wait until it ends.
+            init: `"content"`, `"style"`, `"noise"` or an image to start from.
+
+        Raises:
+            RuntimeError: If a run is already going.
+            ValueError: If a loss weight is negative.
+        """
+        if self.running:
+            raise RuntimeError("A run is already going: press Stop (or call stop()) first.")
+        settings = self.settings()
+        if isinstance(init, str):
+            self.history = []  # a fresh start: forget earlier runs
+        self.loss_plot.earlier = list(self.history)
+        self.error = None
+        self._stop_event = threading.Event()
+        self._set_running(True)
+        self.status.value = f"Starting · {self.device} · {settings['optimizer']} ..."
+        self._thread = threading.Thread(target=self._optimize, args=(settings, init),
+                                        name="nst_teach-studio", daemon=True)
+        self._thread.start()
+        if blocking:
+            self.wait()
+
+    def continue_run(self, blocking: bool = False) -> None:
+        """Runs again from the best image so far (from the content if there is none)."""
+        self.run(blocking=blocking, init="content" if self.image is None else self.image)
+
+    def stop(self) -> None:
+        """Asks the run to end after the current step; the best image is kept."""
+        self._stop_event.set()
+        if self.running:
+            self.status.value = "Stopping after this step ..."
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Waits for the run to end; returns True if it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Writes the best image (PNG or JPEG, by the extension) to `path` or the path field."""
+        if self.image is None:
+            raise ValueError("Nothing to save yet: press Run first.")
+        written = save_image(self.image, path if path is not None else self.path.value)
+        self.status.value = f"Saved {html.escape(str(written))}"
+        return written
+
+    def show_run(self, run: Run, image: np.ndarray) -> None:
+        """Shows a step: the image in the preview, the progress and the status line."""
+        self.preview.value = image_to_jpeg_bytes(image)
+        self.progress.value = min(run.step, self.progress.max)
+        total = run.latest.get("total", float("nan"))
+        self.status.value = (f"step {run.step} / {run.num_steps} · {run.elapsed:.1f} s · "
+                             f"{run.device} · total loss {total:.4g}")
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.disabled = self.continue_button.disabled = running
+        self.save_button.disabled = running
+        self.stop_button.disabled = not running
+
+    def _optimize(self, settings: dict, init: Any) -> None:
+        """The background thread: one `stylize` call; errors go to the status line."""
+        try:
+            result = stylize(self.content, self.style, weights=self.weights, init=init,
+                             callbacks=[self.monitor, self.loss_plot], progress=False,
+                             stop_event=self._stop_event, verbose=False, **settings)
+            self._finish(result)
+        except Exception as error:  # noqa: BLE001 - shown to the student, not raised
+            self.error = error
+            self.status.value = _error_html(f"The run failed: {readable_error(error)}")
+        finally:
+            self._set_running(False)
+
+    def _finish(self, result) -> None:
+        self.result, self.image = result, result.image
+        self.history = self.loss_plot.plotted_history()
+        self.preview.value = image_to_jpeg_bytes(result.image)
+        best = result.losses.get("total", float("nan"))
+        elapsed = result.history[-1]["time"] if result.history else 0.0
+        self.status.value = html.escape(
+            f"{result.message} {elapsed:.1f} s on {result.device}; showing the best image "
+            f"(step {result.best_step}, total loss {best:.4g}).")

@@ -1,0 +1,201 @@
+"""Tests of nst_teach.plots: pure figure functions, no TensorFlow needed."""
+
+import io
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+from nst_teach import plots
+
+
+def relu_activations(rng, height=8, width=10, channels=12):
+    return np.maximum(rng.normal(size=(1, height, width, channels)), 0.0).astype(np.float32)
+
+
+def gram_of(activations):
+    features = activations[0].reshape(-1, activations.shape[-1])
+    return (features.T @ features / len(features))[None]
+
+
+def block_gram(rng):
+    """A Gram matrix with two groups of channels that fire together, shuffled."""
+    base = rng.uniform(0.0, 1.0, (200, 2))
+    groups = np.repeat(base, [5, 7], axis=1) + 0.05 * rng.uniform(size=(200, 12))
+    permutation = rng.permutation(12)
+    features = groups[:, permutation]
+    return features.T @ features / 200, permutation
+
+
+def decode_png(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.size
+
+
+def test_figure_to_png_gives_png_bytes():
+    figure = Figure(figsize=(2, 1), dpi=50)
+    figure.add_subplot().plot([0, 1], [1, 0])
+    assert decode_png(plots.figure_to_png(figure)) == (100, 50)
+    assert decode_png(plots.figure_to_png(figure, dpi=100)) == (200, 100)
+
+
+def test_figure_to_png_rejects_other_objects():
+    with pytest.raises(ValueError, match="matplotlib Figure"):
+        plots.figure_to_png("figure")
+
+
+def test_most_active_channels_matches_numpy(rng):
+    activations = relu_activations(rng)
+    expected = np.argsort(-activations.mean(axis=(0, 1, 2)))[:5].tolist()
+    assert plots.most_active_channels(activations, 5) == expected
+    assert len(plots.most_active_channels(activations, 12)) == 12
+
+
+@pytest.mark.parametrize("count", [0, 13, 2.5])
+def test_most_active_channels_rejects_bad_counts(rng, count):
+    with pytest.raises(ValueError, match="from 1 to 12"):
+        plots.most_active_channels(relu_activations(rng), count)
+
+
+def test_most_active_channels_rejects_bad_shapes(rng):
+    with pytest.raises(ValueError, match=r"\(1, H, W, C\)"):
+        plots.most_active_channels(rng.normal(size=(8, 8, 3)), 1)
+
+
+def test_plot_activations_draws_one_axes_per_channel(rng):
+    activations = relu_activations(rng)
+    figure = plots.plot_activations(activations, channels=[0, 3, 5], columns=2, title="layer")
+    assert isinstance(figure, Figure)
+    assert len(figure.axes) == 3
+    assert figure.axes[1].get_title().startswith("3 ")
+    assert figure._suptitle.get_text() == "layer"
+    decode_png(plots.figure_to_png(figure))
+
+
+def test_plot_activations_defaults_to_the_most_active_channels(rng):
+    activations = relu_activations(rng, channels=40)
+    figure = plots.plot_activations(activations)
+    assert len(figure.axes) == plots.DEFAULT_CHANNEL_COUNT
+    first = int(figure.axes[0].get_title().split()[0])
+    assert first == plots.most_active_channels(activations, 1)[0]
+
+
+def test_plot_activations_handles_dead_channels():
+    figure = plots.plot_activations(np.zeros((1, 4, 4, 2), np.float32), channels=[0, 1])
+    decode_png(plots.figure_to_png(figure))
+
+
+def test_plot_activations_rejects_missing_channels(rng):
+    with pytest.raises(ValueError, match="has 12 channels"):
+        plots.plot_activations(relu_activations(rng), channels=[12])
+
+
+def test_gram_channel_order_is_a_permutation(rng):
+    gram = gram_of(relu_activations(rng, channels=30))
+    order = plots.gram_channel_order(gram)
+    assert order.dtype.kind == "i"
+    assert sorted(order.tolist()) == list(range(30))
+
+
+def test_gram_channel_order_groups_channels_that_fire_together(rng):
+    gram, permutation = block_gram(rng)
+    order = plots.gram_channel_order(gram)
+    group = (permutation[order] >= 5).astype(int)  # original group of each ordered channel
+    assert np.count_nonzero(np.diff(group)) == 1  # one contiguous block per group
+
+
+def test_gram_channel_order_puts_dead_channels_last(rng):
+    activations = relu_activations(rng, channels=6)
+    activations[..., [1, 4]] = 0.0
+    order = plots.gram_channel_order(gram_of(activations))
+    assert order[-2:].tolist() == [1, 4]
+    assert sorted(order.tolist()) == list(range(6))
+
+
+def test_gram_channel_order_rejects_non_square():
+    with pytest.raises(ValueError, match="square"):
+        plots.gram_channel_order(np.ones((3, 4)))
+
+
+def test_plot_gram_draws_heatmap_and_colorbar(rng):
+    gram = gram_of(relu_activations(rng))
+    figure = plots.plot_gram(gram, title="block1", order=plots.gram_channel_order(gram))
+    assert len(figure.axes) == 2
+    assert figure.axes[0].get_title() == "block1"
+    decode_png(plots.figure_to_png(figure))
+
+
+def test_plot_gram_applies_the_order(rng):
+    gram = gram_of(relu_activations(rng))[0]
+    order = rng.permutation(12)
+    figure = plots.plot_gram(gram, order=order)
+    shown = figure.axes[0].images[0].get_array()
+    np.testing.assert_allclose(shown, gram[np.ix_(order, order)])
+
+
+def test_plot_gram_rejects_a_bad_order(rng):
+    with pytest.raises(ValueError, match="permutation"):
+        plots.plot_gram(gram_of(relu_activations(rng)), order=[0, 0, 1])
+
+
+def test_plot_gram_comparison_shows_the_loss_and_difference(rng):
+    style = gram_of(relu_activations(rng))
+    image = gram_of(relu_activations(rng))
+    figure = plots.plot_gram_comparison(style, image, loss=0.125, layer="block1_conv1",
+                                        order=None)
+    assert len(figure.axes) == 5  # three heatmaps, two colour bars
+    title = figure._suptitle.get_text()
+    assert "0.125" in title and "block1_conv1" in title
+    difference = figure.axes[2].images[0]
+    np.testing.assert_allclose(difference.get_array(), (image - style)[0], rtol=1e-6)
+    assert difference.norm.vcenter == 0.0
+    decode_png(plots.figure_to_png(figure))
+
+
+def test_plot_gram_comparison_rejects_different_shapes(rng):
+    with pytest.raises(ValueError, match="differ in shape"):
+        plots.plot_gram_comparison(np.eye(3), np.eye(4))
+
+
+def make_history(steps=20, layers=("block1_conv1", "block2_conv1")):
+    history = []
+    for step in range(steps):
+        record = {"step": step, "content": 0.0 if step == 0 else 1.0 - 1.0 / step,
+                  "tv": 0.5, "style": 0.0}
+        for layer in layers:
+            record[f"style/{layer}"] = 10.0 / (step + 1)
+            record["style"] += record[f"style/{layer}"]
+        record["total"] = record["content"] + record["style"] + record["tv"]
+        history.append(record)
+    return history
+
+
+def test_plot_losses_draws_every_term():
+    figure = plots.plot_losses(make_history())
+    assert len(figure.axes) == 2
+    totals, layers = figure.axes
+    assert [line.get_label() for line in totals.lines] == ["total", "content", "style", "tv"]
+    assert [line.get_label() for line in layers.lines] == ["block1_conv1", "block2_conv1"]
+    assert totals.get_yscale() == "log"
+    np.testing.assert_array_equal(totals.lines[0].get_xdata(), np.arange(20))
+    decode_png(plots.figure_to_png(figure))
+
+
+def test_plot_losses_linear_single_panel():
+    figure = plots.plot_losses(make_history(), log_scale=False, per_layer=False)
+    assert len(figure.axes) == 1
+    assert figure.axes[0].get_yscale() == "linear"
+
+
+def test_plot_losses_accepts_an_empty_history():
+    figure = plots.plot_losses([])
+    assert len(figure.axes) == 2
+    decode_png(plots.figure_to_png(figure))
+
+
+def test_plot_losses_needs_steps():
+    with pytest.raises(ValueError, match="'step'"):
+        plots.plot_losses([{"total": 1.0}])
