@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from matplotlib.colors import LogNorm, TwoSlopeNorm
+from matplotlib.colors import Normalize, PowerNorm, TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 LOSS_TERMS = ("total", "content", "style", "tv")
 LOSS_COLORS = {"total": "black", "content": "tab:blue", "style": "tab:red", "tv": "tab:green"}
@@ -24,6 +26,7 @@ DEFAULT_CHANNEL_COUNT = 16
 ACTIVATION_COLORMAP = "viridis"
 GRAM_COLORMAP = "magma"
 DIFFERENCE_COLORMAP = "RdBu_r"
+SATURATION_PERCENTILE = 99.5
 
 
 def figure_to_png(figure: Figure, dpi: float | None = None) -> bytes:
@@ -37,10 +40,11 @@ def figure_to_png(figure: Figure, dpi: float | None = None) -> bytes:
         The PNG file's bytes.
 
     Raises:
-        ValueError: If `figure` is not a matplotlib Figure.
+        TypeError: If `figure` is not a matplotlib Figure.
     """
     if not isinstance(figure, Figure):
-        raise ValueError(f"figure_to_png expects a matplotlib Figure, got {type(figure).__name__}.")
+        raise TypeError(f"figure_to_png expects a matplotlib Figure, got "
+                        f"{type(figure).__name__}.")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi if dpi is not None else figure.dpi)
     return buffer.getvalue()
@@ -120,7 +124,8 @@ def plot_activations(activations: Any, channels: Sequence[int] | None = None,
     height, width = array.shape[:2]
     aspect = height / width
     extra = 0.35 if title else 0.0
-    figure = Figure(figsize=(panel_size * columns, panel_size * aspect * rows + 0.25 * rows + extra))
+    figure = Figure(figsize=(panel_size * columns,
+                            panel_size * aspect * rows + 0.25 * rows + extra))
     for index, channel in enumerate(channels):
         axes = figure.add_subplot(rows, columns, index + 1)
         plane = array[..., channel]
@@ -191,25 +196,37 @@ def _check_order(order: Any, size: int) -> np.ndarray:
 
 
 def _draw_gram(axes, matrix: np.ndarray, title: str, **imshow_options):
-    image = axes.imshow(matrix, interpolation="nearest", **imshow_options)
+    image = axes.imshow(matrix, interpolation="antialiased", **imshow_options)
     axes.set_title(title, fontsize=9)
     axes.set_xticks([])
     axes.set_yticks([])
     return image
 
 
-def _gram_norm(*matrices: np.ndarray) -> LogNorm | None:
-    """A log colour scale when every value is positive and they span > 2 decades."""
+def _gram_norm(*matrices: np.ndarray) -> Normalize:
+    """A colour scale for Gram matrices, readable although a few entries dominate.
+
+    Non-negative matrices (ReLU activations) get a square-root scale, so weak
+    correlations stay visible; the top saturates at the 99.5th percentile.
+    """
     values = np.concatenate([matrix.ravel() for matrix in matrices])
-    positive = values[values > 0]
-    if len(positive) == len(values) and positive.max() / positive.min() > 100:
-        return LogNorm(vmin=positive.min(), vmax=positive.max())
-    return None
+    low = float(values.min())
+    high = max(float(np.percentile(values, SATURATION_PERCENTILE)), low + 1e-12)
+    if low >= 0:
+        return PowerNorm(gamma=0.5, vmin=0.0, vmax=high, clip=True)
+    return Normalize(vmin=low, vmax=high, clip=True)
+
+
+def _difference_norm(difference: np.ndarray) -> TwoSlopeNorm:
+    """A diverging scale centred on 0, saturating at the 99.5th percentile of |difference|."""
+    limit = max(float(np.percentile(np.abs(difference), SATURATION_PERCENTILE)), 1e-12)
+    return TwoSlopeNorm(0.0, -limit, limit)
 
 
 def plot_gram(gram: Any, title: str | None = None, order: Any = None,
               size: float = 4.0) -> Figure:
-    """Draws a Gram matrix as a heatmap.
+    """Draws a Gram matrix as a heatmap (square-root colour scale, see
+    `plot_gram_comparison`).
 
     Args:
         gram: float `(C, C)` or `(1, C, C)`.
@@ -231,7 +248,7 @@ def plot_gram(gram: Any, title: str | None = None, order: Any = None,
     figure = Figure(figsize=(size + 0.8, size), layout="constrained")
     axes = figure.add_subplot()
     image = _draw_gram(axes, matrix, title or f"Gram matrix ({len(matrix)} x {len(matrix)})",
-                       cmap=GRAM_COLORMAP)
+                       cmap=GRAM_COLORMAP, norm=_gram_norm(matrix))
     figure.colorbar(image, ax=axes, shrink=0.8)
     return figure
 
@@ -241,10 +258,12 @@ def plot_gram_comparison(style_gram: Any, image_gram: Any, loss: float | None = 
                          size: float = 3.0) -> Figure:
     """Draws the style's Gram matrix, the image's, and their difference.
 
-    The first two share one colour scale; the difference (image - style) uses
-    a diverging colour map centred on 0: red where the image has too much of a
-    pair of features, blue where too little. The style loss is the mean of the
-    squared difference.
+    The first two share one colour scale (square root, so that weak
+    correlations show); the difference (image - style) uses a diverging
+    colour map centred on 0: red where the image has too much of a pair of
+    features, blue where too little. Both saturate at the 99.5th percentile,
+    so that a few huge entries do not hide the rest. The style loss is the
+    mean of the squared difference.
 
     Args:
         style_gram: float `(C, C)` or `(1, C, C)`, the style image's.
@@ -275,16 +294,12 @@ def plot_gram_comparison(style_gram: Any, image_gram: Any, loss: float | None = 
     figure = Figure(figsize=(3 * size + 1.5, size + 0.4), layout="constrained")
     left, middle, right = figure.subplots(1, 3)
     norm = _gram_norm(style, image)
-    shared = {"cmap": GRAM_COLORMAP, "norm": norm} if norm else {
-        "cmap": GRAM_COLORMAP, "vmin": min(style.min(), image.min()),
-        "vmax": max(style.max(), image.max())}
-    _draw_gram(left, style, "style", **shared)
-    drawn = _draw_gram(middle, image, "image", **shared)
-    figure.colorbar(drawn, ax=[left, middle], shrink=0.8)
-    limit = max(float(np.abs(difference).max()), 1e-12)
+    _draw_gram(left, style, "style", cmap=GRAM_COLORMAP, norm=norm)
+    drawn = _draw_gram(middle, image, "image", cmap=GRAM_COLORMAP, norm=norm)
+    figure.colorbar(drawn, ax=[left, middle], shrink=0.8, extend="max")
     difference_image = _draw_gram(right, difference, "image - style", cmap=DIFFERENCE_COLORMAP,
-                                  norm=TwoSlopeNorm(0.0, -limit, limit))
-    figure.colorbar(difference_image, ax=right, shrink=0.8)
+                                  norm=_difference_norm(difference))
+    figure.colorbar(difference_image, ax=right, shrink=0.8, extend="both")
     parts = [layer or "", f"{len(style)} channels"]
     if loss is not None:
         parts.append(f"style loss {float(loss):.4g}")
@@ -312,6 +327,7 @@ def _prepare_loss_axes(axes, title: str, log_scale: bool) -> None:
     axes.grid(True, alpha=0.3)
     if log_scale:
         axes.set_yscale("log", nonpositive="mask")
+        axes.yaxis.set_minor_locator(NullLocator())  # minor ticks would double the drawing time
 
 
 def plot_losses(history: Sequence[dict], log_scale: bool = True, per_layer: bool = True,
@@ -358,6 +374,6 @@ def plot_losses(history: Sequence[dict], log_scale: bool = True, per_layer: bool
         if axes.lines:
             axes.legend(fontsize=6, loc="upper right")
         else:
-            axes.text(0.5, 0.5, "no steps yet", ha="center", va="center",
-                      transform=axes.transAxes, color="gray")
+            axes.text(0.5, 0.5, "no steps yet" if not history else "no such terms",
+                      ha="center", va="center", transform=axes.transAxes, color="gray")
     return figure

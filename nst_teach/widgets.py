@@ -19,8 +19,9 @@ from __future__ import annotations
 import html
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -28,8 +29,13 @@ import tensorflow as tf
 
 from nst_teach import plots
 from nst_teach.callbacks import Callback, Run
-from nst_teach.features import (BackboneWeights, FeatureExtractor, layer_channels, layer_names,
-                                load_weights, receptive_field)
+from nst_teach.features import (
+    BackboneWeights,
+    FeatureExtractor,
+    layer_names,
+    load_weights,
+    receptive_field,
+)
 from nst_teach.gram import gram_matrix
 from nst_teach.images import image_to_jpeg_bytes, image_to_png_bytes, load_image, save_image
 from nst_teach.losses import DEFAULT_STYLE_LAYERS, style_loss
@@ -94,8 +100,8 @@ def available_layers(weights: BackboneWeights) -> list[str]:
 
 def _check_weights(weights: Any) -> BackboneWeights:
     if not isinstance(weights, BackboneWeights):
-        raise ValueError(f"weights must be a BackboneWeights, e.g. nst.load_weights('vgg16', "
-                         f"'hed'), got {type(weights).__name__}.")
+        raise TypeError(f"weights must be a BackboneWeights, e.g. nst.load_weights('vgg16', "
+                        f"'hed'), got {type(weights).__name__}.")
     return weights
 
 
@@ -125,7 +131,8 @@ class LossPlot(_Displayable, Callback):
             raise ValueError(f"every_seconds must be >= 0, got {every_seconds}.")
         if not 0 < max_overhead <= 1:
             raise ValueError(f"max_overhead must be in (0, 1], got {max_overhead}.")
-        self.every_seconds, self.per_layer, self.max_overhead = every_seconds, per_layer, max_overhead
+        self.every_seconds, self.per_layer = every_seconds, per_layer
+        self.max_overhead = max_overhead
         self.image = widgets.Image(format="png")
         self.log_scale = widgets.Checkbox(value=log_scale, description="log scale", indent=False)
         self.log_scale.observe(lambda change: self.update(), names="value")
@@ -385,7 +392,7 @@ class GramViewer(_Displayable):
 class _StudioMonitor(Callback):
     """Updates a Studio's preview, progress bar and status, throttled by time."""
 
-    def __init__(self, studio: "Studio", every_seconds: float):
+    def __init__(self, studio: Studio, every_seconds: float):
         super().__init__(every=1)
         self.studio, self.every_seconds = studio, every_seconds
         self._next_update = 0.0
@@ -412,7 +419,9 @@ class Studio(_Displayable):
     `stop_event`), so the notebook stays responsive; Stop ends it after the
     current step and keeps the best image; Continue starts again from it.
     Tests and scripts drive it without clicking: `run()`, `stop()`, `wait()`,
-    `continue_run()`, `save()`.
+    `continue_run()`, `save()`. The strength slider multiplies the default
+    style weight and is linked both ways with the style-weight field;
+    choosing an optimizer sets the steps to its default.
 
     Args:
         content: The content image (array, path, URL, bytes...).
@@ -441,7 +450,9 @@ class Studio(_Displayable):
         self._stop_event = threading.Event()
         self._linking = False
         self.monitor = _StudioMonitor(self, preview_seconds)
-        self.loss_plot = LossPlot(every_seconds=preview_seconds)
+        # Drawing the loss plot costs ~0.1 s: keep it under 3% of the run, which
+        # leaves room for the preview in a 5% budget (benchmarks/bench_studio.py).
+        self.loss_plot = LossPlot(every_seconds=preview_seconds, max_overhead=0.03)
         self._build_controls(defaults, output_path)
 
     # ----- widgets -----

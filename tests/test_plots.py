@@ -43,7 +43,7 @@ def test_figure_to_png_gives_png_bytes():
 
 
 def test_figure_to_png_rejects_other_objects():
-    with pytest.raises(ValueError, match="matplotlib Figure"):
+    with pytest.raises(TypeError, match="matplotlib Figure"):
         plots.figure_to_png("figure")
 
 

@@ -1,0 +1,351 @@
+"""Headless tests of nst_teach.widgets: build each widget, set values, click, check.
+
+No browser: `button.click()` calls the handlers, and widget values are read
+back in Python. The Studio runs real (tiny, 32 px) optimizations with the
+offline hed weights.
+"""
+
+import datetime
+import io
+import threading
+import time
+
+import ipywidgets
+import numpy as np
+import pytest
+from PIL import Image
+
+import nst_teach as nst
+from nst_teach import widgets
+from nst_teach.callbacks import Run
+from nst_teach.images import image_to_png_bytes
+
+UPLOAD_TIME = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def simulate_upload(upload, name, content):
+    """Does to a FileUpload what the browser does when a user picks one file."""
+    if ipywidgets.__version__.startswith("7."):  # value is read-only, built from these
+        upload.metadata = [{"name": name, "type": "", "size": len(content), "lastModified": 0}]
+        upload.data = [content]
+        upload._counter += 1
+    else:
+        upload.value = ({"name": name, "type": "", "size": len(content),
+                         "content": memoryview(content), "last_modified": UPLOAD_TIME},)
+
+
+def decode(data, expected_format):
+    with Image.open(io.BytesIO(bytes(data))) as image:
+        image.load()
+        assert image.format == expected_format
+        return image.size
+
+
+def make_run(num_steps=10):
+    return Run(num_steps=num_steps, device="CPU", settings={},
+               get_image=lambda: None, get_best_image=lambda: None)
+
+
+def add_step(run, step):
+    run.step = step
+    run.history.append({"step": step, "time": 0.01 * step, "total": 3.0 / (step + 1),
+                        "content": 1.0, "style": 1.0 / (step + 1), "tv": 1.0,
+                        "style/block1_conv1": 1.0 / (step + 1)})
+
+
+def wait_until(condition, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+# ----- helpers -----
+
+def test_uploaded_files_reads_ipywidgets_7_and_8():
+    version_8 = ({"name": "a.png", "type": "image/png", "size": 3,
+                  "content": memoryview(b"abc"), "last_modified": UPLOAD_TIME},)
+    version_7 = {"a.png": {"metadata": {"name": "a.png"}, "content": b"abc"}}
+    assert widgets.uploaded_files(version_8) == [("a.png", b"abc")]
+    assert widgets.uploaded_files(version_7) == [("a.png", b"abc")]
+    assert widgets.uploaded_files(()) == []
+
+
+def test_available_layers_stop_at_the_loaded_weights(random_weights):
+    layers = widgets.available_layers(random_weights)
+    assert layers[-1] == "block3_conv1"
+    assert "block2_pool" in layers and "block3_conv2" not in layers
+
+
+def test_readable_error_is_one_short_line():
+    text = widgets.readable_error(ValueError("bad\n   thing " + "x" * 1000))
+    assert text.startswith("ValueError: bad thing")
+    assert "\n" not in text and len(text) < 450
+
+
+# ----- LossPlot -----
+
+def test_loss_plot_is_a_throttled_callback():
+    loss_plot = widgets.LossPlot(every_seconds=60.0)
+    assert isinstance(loss_plot, nst.Callback)
+    assert isinstance(loss_plot.widget, ipywidgets.Widget)
+    run = make_run()
+    loss_plot.on_start(run)
+    for step in range(5):
+        add_step(run, step)
+        loss_plot.on_step(run)
+    assert loss_plot.draw_count == 1  # the first step only: then throttled
+    loss_plot.on_end(run)
+    assert loss_plot.draw_count == 2  # the end is always drawn
+    decode(loss_plot.image.value, "PNG")
+
+
+def test_loss_plot_redraws_after_its_interval():
+    loss_plot = widgets.LossPlot(every_seconds=0.05, max_overhead=1.0)
+    run = make_run()
+    loss_plot.on_start(run)
+    for step in range(3):
+        add_step(run, step)
+        loss_plot.on_step(run)
+        # the pause is the longer of every_seconds and the drawing time / max_overhead
+        assert loss_plot._next_draw - time.perf_counter() <= 0.05 + 1.0
+        time.sleep(max(0.0, loss_plot._next_draw - time.perf_counter()) + 0.01)
+    assert loss_plot.draw_count == 3
+
+
+def test_loss_plot_checkbox_redraws_in_linear_scale():
+    loss_plot = widgets.LossPlot()
+    run = make_run()
+    loss_plot.on_start(run)
+    add_step(run, 0)
+    loss_plot.on_end(run)
+    before = loss_plot.draw_count
+    loss_plot.log_scale.value = False
+    assert loss_plot.draw_count == before + 1
+    decode(loss_plot.image.value, "PNG")
+
+
+def test_loss_plot_continues_earlier_history():
+    loss_plot = widgets.LossPlot()
+    loss_plot.earlier = [{"step": 0, "total": 2.0}, {"step": 1, "total": 1.0}]
+    run = make_run()
+    loss_plot.on_start(run)
+    add_step(run, 0)
+    add_step(run, 1)
+    assert [record["step"] for record in loss_plot.plotted_history()] == [0, 1, 2]
+
+
+def test_loss_plot_validates_arguments():
+    with pytest.raises(ValueError, match="max_overhead"):
+        widgets.LossPlot(max_overhead=0.0)
+
+
+# ----- ActivationExplorer -----
+
+@pytest.fixture
+def explorer(hed_weights, tiny_image):
+    return widgets.ActivationExplorer(
+        hed_weights, {"first": tiny_image(32, 32, seed=1), "second": tiny_image(32, 48, seed=2)},
+        max_size=64)
+
+
+def test_activation_explorer_starts_on_the_first_layer(explorer):
+    assert explorer.layer_dropdown.options[0] == "block1_conv1"
+    assert "block5_pool" in explorer.layer_dropdown.options
+    assert explorer.channel_slider.max == 63
+    assert "32 × 32 × 64" in explorer.info.value
+    assert "3 × 3 input pixels" in explorer.info.value
+    decode(explorer.grid_image.value, "PNG")
+    decode(explorer.channel_image.value, "PNG")
+
+
+def test_activation_explorer_follows_layer_and_image(explorer, hed_weights, tiny_image):
+    explorer.layer_dropdown.value = "block3_pool"
+    explorer.image_dropdown.value = "second"
+    assert explorer.channel_slider.max == nst.layer_channels("vgg16", "block3_pool") - 1
+    size, stride = nst.receptive_field("vgg16", "block3_pool")
+    assert f"{size} × {size} input pixels" in explorer.info.value
+    assert f"{stride} px apart" in explorer.info.value
+    assert "4 × 6 × 256" in explorer.info.value
+    expected = nst.FeatureExtractor(hed_weights, ["block3_pool"])(
+        tiny_image(32, 48, seed=2))["block3_pool"].numpy()
+    np.testing.assert_allclose(explorer.current_activations(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_activation_explorer_caches_per_image_and_layer(explorer):
+    first = explorer.activations("first", "block2_conv1")
+    assert explorer.activations("first", "block2_conv1") is first
+    assert ("first", "block2_conv1") in explorer._cache
+
+
+def test_activation_explorer_channel_slider_redraws_the_channel(explorer):
+    before = explorer.channel_image.value
+    grid = explorer.grid_image.value
+    explorer.channel_slider.value = 5
+    assert explorer.channel_image.value != before
+    assert explorer.grid_image.value == grid
+
+
+def test_activation_explorer_upload_adds_an_image(explorer, tiny_image):
+    simulate_upload(explorer.upload, "mine.png", image_to_png_bytes(tiny_image(100, 80)))
+    assert explorer.image_dropdown.value == "upload: mine.png"
+    assert explorer.images["upload: mine.png"].shape == (1, 64, 51, 3)  # max_size=64
+    assert explorer.message.value == ""
+
+
+def test_activation_explorer_bad_upload_shows_a_message(explorer):
+    simulate_upload(explorer.upload, "notes.txt", b"hello")
+    assert "Could not load upload: notes.txt" in explorer.message.value
+    assert "not an image file" in explorer.message.value
+    assert explorer.image_dropdown.options == ("first", "second")
+
+
+def test_activation_explorer_rejects_unknown_layers(hed_weights, tiny_image):
+    with pytest.raises(ValueError, match="weights compute"):
+        widgets.ActivationExplorer(hed_weights, {"a": tiny_image()}, layers=["block9_conv1"])
+
+
+# ----- GramViewer -----
+
+def test_gram_viewer_shows_the_style_loss(hed_weights, tiny_image):
+    style, image = tiny_image(32, 32, seed=3), tiny_image(32, 32, seed=4)
+    viewer = widgets.GramViewer(hed_weights, style, image)
+    assert viewer.layer_dropdown.options == nst.DEFAULT_STYLE_LAYERS
+    viewer.layer_dropdown.value = "block2_conv1"
+    extractor = nst.FeatureExtractor(hed_weights, ["block2_conv1"])
+    expected = float(nst.style_loss(extractor(image)["block2_conv1"],
+                                    nst.gram_matrix(extractor(style)["block2_conv1"])))
+    assert viewer.layer_style_loss("block2_conv1") == pytest.approx(expected, rel=1e-5)
+    assert f"{expected:.4g}" in viewer.info.value
+    decode(viewer.figure.value, "PNG")
+
+
+def test_gram_viewer_of_the_style_itself_has_zero_loss(hed_weights, tiny_image):
+    style = tiny_image(32, 32, seed=3)
+    viewer = widgets.GramViewer(hed_weights, style, style, layers=["block1_conv1"])
+    assert viewer.layer_style_loss("block1_conv1") == 0.0
+
+
+# ----- Studio -----
+
+@pytest.fixture
+def studio(hed_weights, tiny_image, tmp_path):
+    studio = widgets.Studio(tiny_image(32, 32, seed=5), tiny_image(32, 32, seed=6),
+                            weights=hed_weights, preview_seconds=0.0,
+                            output_path=str(tmp_path / "out.png"))
+    yield studio
+    studio.stop()
+    assert studio.wait(120)
+
+
+def test_studio_strength_sets_the_style_weight(studio):
+    studio.strength.value = 10.0
+    assert studio.style_weight.value == pytest.approx(10.0 * studio.base_style_weight)
+    studio.style_weight.value = 0.1 * studio.base_style_weight
+    assert studio.strength.value == pytest.approx(0.1)
+
+
+def test_studio_optimizer_sets_its_default_steps(studio):
+    studio.optimizer.value = "adam"
+    assert studio.steps.value == 500
+    assert studio.settings()["optimizer"] == "adam"
+
+
+def test_studio_run_advances_and_completes(studio, tmp_path):
+    studio.steps.value = 5
+    decode(studio.preview.value, "JPEG")
+    studio.run_button.click()
+    assert studio.wait(120)
+    assert studio.error is None, studio.status.value
+    assert studio.result.status == "completed"
+    assert studio.progress.value == 5 and studio.progress.max == 5
+    assert "Completed 5 steps" in studio.status.value
+    assert decode(studio.preview.value, "JPEG") == (32, 32)
+    assert not studio.run_button.disabled and studio.stop_button.disabled
+    assert studio.loss_plot.draw_count >= 1
+    assert [record["step"] for record in studio.history] == list(range(6))
+    studio.save_button.click()
+    assert decode((tmp_path / "out.png").read_bytes(), "PNG") == (32, 32)
+    assert "Saved" in studio.status.value
+
+
+def test_studio_stop_ends_within_a_couple_of_steps(studio):
+    studio.optimizer.value = "adam"
+    studio.steps.value = 2000
+    content_preview = studio.preview.value
+    studio.run()
+    assert studio.running and not studio.stop_button.disabled
+    wait_until(lambda: len(studio.loss_plot.history) > 3)
+    wait_until(lambda: studio.progress.value >= 2)  # the monitor runs after the history grows
+    assert studio.progress.max == 2000
+    assert "step " in studio.status.value and "/ 2000" in studio.status.value
+    assert "total loss" in studio.status.value and "CPU" in studio.status.value
+    assert studio.preview.value != content_preview
+    studio.stop_button.click()
+    steps_at_stop = len(studio.loss_plot.history) - 1
+    assert studio.wait(60)
+    result = studio.result
+    assert result.status == "stopped"
+    assert len(result.history) - 1 - steps_at_stop <= 2
+    assert result.image.shape == (1, 32, 32, 3)
+    assert studio.image is result.image
+    assert "Stopped at step" in studio.status.value
+
+
+def test_studio_continue_starts_from_the_result(studio, monkeypatch):
+    studio.steps.value = 3
+    studio.run(blocking=True)
+    first = studio.image
+    seen = {}
+    original = widgets.stylize
+
+    def spy(*args, **options):
+        seen["init"] = options["init"]
+        return original(*args, **options)
+
+    monkeypatch.setattr(widgets, "stylize", spy)
+    studio.continue_button.click()
+    assert studio.wait(120)
+    assert seen["init"] is first
+    assert [record["step"] for record in studio.history] == list(range(7))
+
+
+def test_studio_shows_errors_in_the_status_line(studio, monkeypatch):
+    def broken(*args, **options):
+        raise RuntimeError("the GPU caught fire\nline two")
+
+    monkeypatch.setattr(widgets, "stylize", broken)
+    studio.run(blocking=True)
+    assert "RuntimeError: the GPU caught fire line two" in studio.status.value
+    assert "Traceback" not in studio.status.value
+    assert isinstance(studio.error, RuntimeError)
+    assert not studio.run_button.disabled
+
+
+def test_studio_refuses_a_second_run_and_bad_weights(studio, monkeypatch):
+    started, release = threading.Event(), threading.Event()
+
+    def slow(*args, **options):
+        started.set()
+        release.wait(30)
+        raise RuntimeError("released")
+
+    monkeypatch.setattr(widgets, "stylize", slow)
+    studio.run()
+    started.wait(30)
+    with pytest.raises(RuntimeError, match="already going"):
+        studio.run()
+    studio.run_button.click()  # a click shows it instead of raising
+    assert "already going" in studio.status.value
+    release.set()
+    assert studio.wait(30)
+    studio.tv_weight.value = -1.0
+    studio.run_button.click()
+    assert "must be &gt;= 0" in studio.status.value
+
+
+def test_studio_save_before_run_shows_a_message(studio, tmp_path):
+    studio.save_button.click()
+    assert "Nothing to save yet" in studio.status.value
+    assert not (tmp_path / "out.png").exists()
