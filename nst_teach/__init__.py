@@ -9,6 +9,7 @@ from nst_teach import config as _config
 _config.return_freed_memory()  # before TensorFlow allocates: see its docstring
 _config.start_tensorflow_quietly()
 
+from nst_teach import checks  # noqa: E402
 from nst_teach.callbacks import Callback, PrintLosses, ProgressBar, Run  # noqa: E402
 from nst_teach.config import cache_dir, fast_mode  # noqa: E402
 from nst_teach.features import (  # noqa: E402

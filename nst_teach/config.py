@@ -25,6 +25,7 @@ import os
 import pathlib
 import sys
 
+REPOSITORY = "nst-teach/nst_teach"  # on GitHub: the lessons' Colab and Binder buttons point here
 FAST_MODE_VARIABLE = "NST_TEACH_FAST"
 CACHE_VARIABLE = "NST_TEACH_CACHE"
 MALLOC_VARIABLE = "NST_TEACH_MALLOC"
