@@ -140,6 +140,65 @@ def plot_activations(activations: Any, channels: Sequence[int] | None = None,
     return figure
 
 
+def plot_channel_comparison(activations: Sequence[Any], channel: int,
+                            titles: Sequence[str] | None = None, title: str | None = None,
+                            panel_size: float = 3.0) -> Figure:
+    """Draws one channel of several images' activations side by side, on one colour scale.
+
+    Unlike `plot_activations`, all panels share the colour scale (from 0 to
+    the largest value of the channel in any of them), so the brighter panel
+    is the image that excites the channel more. The images may differ in size.
+
+    Args:
+        activations: One float `(1, H, W, C)` array per image, all from the
+            same layer (the same number of channels C).
+        channel: The channel index to draw, `0 <= channel < C`.
+        titles: One panel title per image (e.g. the image names); the
+            channel's mean activation is appended.
+        title: Title above the panels.
+        panel_size: Width of one panel in inches.
+
+    Returns:
+        A Figure with one axes per image (and a shared colour bar).
+
+    Raises:
+        ValueError: If there are no activations, the channel counts differ,
+            the channel is out of range or the titles do not match.
+    """
+    arrays = [_as_activations(array) for array in activations]
+    if not arrays:
+        raise ValueError("plot_channel_comparison needs the activations of at least one image.")
+    counts = sorted({array.shape[-1] for array in arrays})
+    if len(counts) > 1:
+        raise ValueError(f"The activations have different channel counts {counts}: compare "
+                         "the same layer of each image.")
+    if not isinstance(channel, (int, np.integer)) or not 0 <= channel < counts[0]:
+        raise ValueError(f"Channel {channel!r} does not exist: this layer has {counts[0]} "
+                         f"channels, 0 to {counts[0] - 1}.")
+    titles = [f"image {index + 1}" for index in range(len(arrays))] if titles is None else titles
+    if len(titles) != len(arrays):
+        raise ValueError(f"Got {len(titles)} titles for {len(arrays)} images.")
+    planes = [array[..., int(channel)] for array in arrays]
+    vmax = max(max(float(plane.max()) for plane in planes), 1e-12)
+    aspect = max(plane.shape[0] / plane.shape[1] for plane in planes)
+    extra = 0.35 if title else 0.0
+    figure = Figure(figsize=(panel_size * len(planes) + 0.6,
+                             panel_size * aspect + 0.3 + extra))
+    grid = figure.add_gridspec(1, len(planes) + 1, width_ratios=[1.0] * len(planes) + [0.05],
+                               left=0.02, right=0.92, bottom=0.02, wspace=0.08,
+                               top=1.0 - (extra + 0.3) / figure.get_figheight())
+    for index, (plane, name) in enumerate(zip(planes, titles)):
+        axes = figure.add_subplot(grid[0, index])
+        shown = axes.imshow(plane, cmap=ACTIVATION_COLORMAP, vmin=0.0, vmax=vmax,
+                            interpolation="nearest")
+        axes.set_title(f"{name} ({plane.mean():.3g})", fontsize=8, pad=2)
+        axes.set_axis_off()
+    figure.colorbar(shown, cax=figure.add_subplot(grid[0, -1]))
+    if title:
+        figure.suptitle(title, fontsize=10)
+    return figure
+
+
 def _as_gram(gram: Any, name: str = "gram") -> np.ndarray:
     """Returns a Gram matrix as float64 `(C, C)`, accepting `(1, C, C)`."""
     array = np.asarray(gram, dtype=np.float64)

@@ -6,9 +6,11 @@ the library (`FeatureExtractor`, `gram_matrix`, `style_loss`, `stylize`). Only
 core ipywidgets are used, compatible with ipywidgets 7.7 (Colab) and 8.x.
 
 * `LossPlot`: a `stylize` callback that redraws the loss curves while it runs.
-* `ActivationExplorer`: pick an image, a layer and a channel; see what fires.
+* `ActivationExplorer`: pick an image, a layer and a channel; see what fires
+  (optionally next to a second image's).
 * `GramViewer`: the style's Gram matrix against an image's, layer by layer.
-* `Studio`: the whole style transfer as a dashboard (Run, Stop, Continue, Save).
+* `Studio`: the whole style transfer as a dashboard: image pickers and uploads,
+  image size, loss layers, Run, Stop, Continue, Save.
 
 Each object has a `.widget` to display; a notebook also displays the object
 itself when it is the last expression of a cell.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,13 +40,27 @@ from nst_teach.features import (
     receptive_field,
 )
 from nst_teach.gram import gram_matrix
-from nst_teach.images import image_to_jpeg_bytes, image_to_png_bytes, load_image, save_image
-from nst_teach.losses import DEFAULT_STYLE_LAYERS, style_loss
+from nst_teach.images import (
+    check_image,
+    image_to_jpeg_bytes,
+    image_to_png_bytes,
+    load_image,
+    resize_image,
+    resize_to_max_size,
+    save_image,
+)
+from nst_teach.losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, style_loss
 from nst_teach.optimize import LOSS_WEIGHTS, OPTIMIZER_DEFAULTS, device_name, stylize
+from nst_teach.samples import KINDS, SampleFallbackWarning, sample_image, sample_names
 
 ERROR_STYLE = "color: #b00020"
 MAX_MESSAGE_CHARACTERS = 400
 LOAD_ERRORS = (ValueError, TypeError, OSError)
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+GIVEN = "(given)"  # the picker entry of an image passed to the Studio
+IMAGE_SIZES = range(64, 512 + 1, 32)  # what the Studio's image-size slider offers
+PREVIEW_WIDTH = "320px"
+THUMBNAIL_WIDTH = "96px"
 
 
 class _Displayable:
@@ -67,6 +84,21 @@ def _show_png(image_widget: widgets.Image, figure) -> None:
 
 def _error_html(text: str) -> str:
     return f'<span style="{ERROR_STYLE}">{html.escape(text)}</span>'
+
+
+def picture_layout(width: str | None = None) -> widgets.Layout:
+    """A layout that shows a picture at its own aspect ratio, even inside an HBox.
+
+    A flex row stretches an `<img>` whose height is `auto` to the row's
+    height (JupyterLab showed the Studio's preview narrow and tall): only the
+    width is set, `align_self` stops the stretching, and `object_fit`
+    keeps the ratio in whatever box the browser gives.
+
+    Args:
+        width: CSS width such as `"320px"`; `None` keeps the picture's own.
+    """
+    return widgets.Layout(width=width, height="auto", object_fit="contain",
+                          align_self="flex-start")
 
 
 def readable_error(error: BaseException) -> str:
@@ -96,6 +128,24 @@ def available_layers(weights: BackboneWeights) -> list[str]:
             break
         names.append(name)
     return names
+
+
+def style_layer_candidates(weights: BackboneWeights) -> list[str]:
+    """The first convolution of each block (`blockN_conv1`) that `weights` can compute."""
+    return [name for name in available_layers(weights) if name.endswith("_conv1")]
+
+
+def content_layer_candidates(weights: BackboneWeights) -> list[str]:
+    """The convolution layers that `weights` can compute."""
+    return [name for name in available_layers(weights) if "_conv" in name]
+
+
+def upload_size_problem(file_name: str, size: int, limit: int = MAX_UPLOAD_BYTES) -> str | None:
+    """A sentence for a person if an upload is over `limit` bytes, else None."""
+    if size <= limit:
+        return None
+    return (f"{file_name} is {size / 2**20:.1f} MB; files up to {limit / 2**20:.0f} MB are "
+            "accepted: export a smaller JPEG or PNG and upload it again.")
 
 
 def _check_weights(weights: Any) -> BackboneWeights:
@@ -183,7 +233,9 @@ class ActivationExplorer(_Displayable):
     """Pick an image, a layer and a channel, and see the layer's activations.
 
     Shows the chosen channel, a grid of the layer's most active channels, and
-    a line with the activations' shape and the layer's receptive field.
+    a line with the activations' shape and the layer's receptive field. With
+    "compare" checked, the channel is drawn for a second image next to the
+    first, on one colour scale (`plots.plot_channel_comparison`).
     Activations are computed with `FeatureExtractor(weights, [layer])` and
     cached per (image, layer).
 
@@ -216,22 +268,30 @@ class ActivationExplorer(_Displayable):
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self._updating = False
 
-        self.image_dropdown = widgets.Dropdown(options=list(self.images), description="image")
+        names = list(self.images)
+        self.image_dropdown = widgets.Dropdown(options=names, description="image")
+        self.compare = widgets.Checkbox(value=False, description="compare", indent=False,
+                                        layout=widgets.Layout(width="auto"))
+        self.second_dropdown = widgets.Dropdown(options=names, value=names[min(1, len(names) - 1)],
+                                                description="with", disabled=True)
         self.upload = widgets.FileUpload(accept="image/*", multiple=False,
                                          description="Upload image")
         self.layer_dropdown = widgets.Dropdown(options=self.layers, description="layer")
         self.channel_slider = widgets.IntSlider(value=0, min=0, max=1, description="channel",
                                                 continuous_update=False)
-        self.channel_image = widgets.Image(format="png")
-        self.grid_image = widgets.Image(format="png")
+        self.channel_image = widgets.Image(format="png", layout=picture_layout())
+        self.grid_image = widgets.Image(format="png", layout=picture_layout())
         self.info = widgets.HTML()
         self.message = widgets.HTML()
         self.image_dropdown.observe(self._on_selection, names="value")
         self.layer_dropdown.observe(self._on_selection, names="value")
         self.channel_slider.observe(self._on_channel, names="value")
+        self.compare.observe(self._on_compare, names="value")
+        self.second_dropdown.observe(self._on_channel, names="value")
         self.upload.observe(self._on_upload, names="value")
         self._widget = widgets.VBox([
             widgets.HBox([self.image_dropdown, self.upload]),
+            widgets.HBox([self.compare, self.second_dropdown]),
             widgets.HBox([self.layer_dropdown, self.channel_slider]),
             self.info, self.message,
             widgets.HBox([self.channel_image, self.grid_image]),
@@ -257,16 +317,25 @@ class ActivationExplorer(_Displayable):
         """The activations of the selected image at the selected layer."""
         return self.activations(self.image_dropdown.value, self.layer_dropdown.value)
 
+    def compared_activations(self) -> np.ndarray:
+        """The activations of the second image ("compare") at the selected layer."""
+        return self.activations(self.second_dropdown.value, self.layer_dropdown.value)
+
     def describe_layer(self) -> str:
         """The HTML line: shape, channels and receptive field of the selected layer."""
         layer = self.layer_dropdown.value
         _, height, width, channels = self.current_activations().shape
         size, stride = receptive_field(self.weights.backbone, layer)
         image_height, image_width = self.images[self.image_dropdown.value].shape[1:3]
-        return (f"<b>{html.escape(layer)}</b>: activations {height} × {width} × {channels} "
+        line = (f"<b>{html.escape(layer)}</b>: activations {height} × {width} × {channels} "
                 f"({channels} channels, from a {image_height} × {image_width} image). "
                 f"Each value sees {size} × {size} input pixels; neighbouring values are "
                 f"{stride} px apart.")
+        if self.compare.value:
+            _, second_height, second_width, _ = self.compared_activations().shape
+            line += (f" Compared with <b>{html.escape(self.second_dropdown.value)}</b>: "
+                     f"{second_height} × {second_width} × {channels}, same colour scale.")
+        return line
 
     def add_image(self, name: str, source: Any) -> bool:
         """Adds an image (bytes, path, array...) and selects it.
@@ -280,11 +349,13 @@ class ActivationExplorer(_Displayable):
             self.message.value = _error_html(f"Could not load {name}: {readable_error(error)}")
             return False
         self.images[name] = image
+        self._cache = {key: value for key, value in self._cache.items() if key[0] != name}
         self.message.value = ""
         self._updating = True
         try:
-            self.image_dropdown.options = list(self.images)
-            self.image_dropdown.value = name
+            second = self.second_dropdown.value
+            self.image_dropdown.options = self.second_dropdown.options = list(self.images)
+            self.image_dropdown.value, self.second_dropdown.value = name, second
         finally:
             self._updating = False
         self.refresh()
@@ -309,9 +380,15 @@ class ActivationExplorer(_Displayable):
 
     def _draw_channel(self) -> None:
         channel = self.channel_slider.value
-        _show_png(self.channel_image, plots.plot_activations(
-            self.current_activations(), [channel], columns=1, panel_size=3.0,
-            title=f"{self.layer_dropdown.value}, channel {channel}"))
+        title = f"{self.layer_dropdown.value}, channel {channel}"
+        if self.compare.value:
+            figure = plots.plot_channel_comparison(
+                [self.current_activations(), self.compared_activations()], channel,
+                titles=[self.image_dropdown.value, self.second_dropdown.value], title=title)
+        else:
+            figure = plots.plot_activations(self.current_activations(), [channel], columns=1,
+                                            panel_size=3.0, title=title)
+        _show_png(self.channel_image, figure)
 
     def _on_selection(self, change: dict) -> None:
         if not self._updating:
@@ -319,7 +396,12 @@ class ActivationExplorer(_Displayable):
 
     def _on_channel(self, change: dict) -> None:
         if not self._updating:
+            self.info.value = self.describe_layer()
             self._draw_channel()
+
+    def _on_compare(self, change: dict) -> None:
+        self.second_dropdown.disabled = not change["new"]
+        self._on_channel(change)
 
     def _on_upload(self, change: dict) -> None:
         try:
@@ -413,22 +495,31 @@ class _StudioMonitor(Callback):
 
 
 class Studio(_Displayable):
-    """A style-transfer dashboard: settings, Run / Stop / Continue, preview, Save.
+    """A style-transfer dashboard: images, settings, Run / Stop / Continue, preview, Save.
 
     The optimization runs in a background thread (`nst.stylize` with
     `stop_event`), so the notebook stays responsive; Stop ends it after the
     current step and keeps the best image; Continue starts again from it.
     Tests and scripts drive it without clicking: `run()`, `stop()`, `wait()`,
-    `continue_run()`, `save()`. The strength slider multiplies the default
-    style weight and is linked both ways with the style-weight field;
-    choosing an optimizer sets the steps to its default.
+    `continue_run()`, `save()`, `add_upload()`. The strength slider
+    multiplies the default style weight and is linked both ways with the
+    style-weight field; choosing an optimizer sets the steps to its default.
+
+    The content and the style each have a picker (`pickers[kind]`: the image
+    given here, a sample or an upload) and a FileUpload (`uploads[kind]`).
+    Every choice is kept as a source at the largest size the image-size
+    slider offers (`sources[kind][name]`); `content` and `style` are resized
+    from it (`nst.resize_to_max_size`) to the chosen size, again whenever a
+    run starts. The style layers (`style_layer_boxes`) and the content layer
+    go to `stylize` too.
 
     Args:
         content: The content image (array, path, URL, bytes...).
         style: The style image.
         weights: A `BackboneWeights`, or what `nst.load_weights` takes
             (`"auto"`, `"imagenet"`, `"hed"`, `None` for random).
-        max_size: Both images are shrunk to this longer side.
+        max_size: The initial image size: both images are shrunk to this
+            longer side (the size slider changes it).
         preview_seconds: Shortest time between two preview updates.
         output_path: Initial value of the Save path.
     """
@@ -437,8 +528,11 @@ class Studio(_Displayable):
                  preview_seconds: float = 0.5, output_path: str = "stylized.png"):
         self.weights = weights if isinstance(weights, BackboneWeights) else load_weights(
             None, weights)
-        self.content = load_image(content, max_size=max_size)
-        self.style = load_image(style, max_size=max_size)
+        self.size_limit = max(IMAGE_SIZES[-1], max_size)
+        self.sources = {"content": {GIVEN: load_image(content, max_size=self.size_limit)},
+                        "style": {GIVEN: load_image(style, max_size=self.size_limit)}}
+        self.content = resize_to_max_size(self.sources["content"][GIVEN], max_size)
+        self.style = resize_to_max_size(self.sources["style"][GIVEN], max_size)
         self.device = device_name()
         defaults = LOSS_WEIGHTS.get(self.weights.source, LOSS_WEIGHTS["imagenet"])
         self.base_style_weight = defaults["style_weight"]
@@ -448,14 +542,48 @@ class Studio(_Displayable):
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
-        self._linking = False
+        self._linking = self._updating = False
         self.monitor = _StudioMonitor(self, preview_seconds)
         # Drawing the loss plot costs ~0.1 s: keep it under 3% of the run, which
         # leaves room for the preview in a 5% budget (benchmarks/bench_studio.py).
         self.loss_plot = LossPlot(every_seconds=preview_seconds, max_overhead=0.03)
+        self._build_image_controls(max_size)
+        self._build_layer_controls()
         self._build_controls(defaults, output_path)
 
     # ----- widgets -----
+
+    def _build_image_controls(self, max_size: int) -> None:
+        self.pickers = {kind: widgets.Dropdown(options=[GIVEN] + sample_names(kind), value=GIVEN,
+                                               description=kind) for kind in KINDS}
+        self.uploads = {kind: widgets.FileUpload(accept="image/*", multiple=False,
+                                                 description=f"Upload {kind}",
+                                                 layout=widgets.Layout(width="auto"))
+                        for kind in KINDS}
+        self.thumbnails = {kind: widgets.Image(format="png", layout=picture_layout(
+            THUMBNAIL_WIDTH)) for kind in KINDS}
+        self.size = widgets.IntSlider(value=max_size, min=min(IMAGE_SIZES[0], max_size),
+                                      max=self.size_limit, step=IMAGE_SIZES.step,
+                                      description="image size", continuous_update=False,
+                                      style={"description_width": "initial"})
+        for kind in KINDS:
+            self.pickers[kind].observe(lambda change, kind=kind: self._on_pick(kind, change),
+                                       names="value")
+            self.uploads[kind].observe(lambda change, kind=kind: self._on_upload(kind, change),
+                                       names="value")
+            self._show_thumbnail(kind)
+        self.size.observe(self._on_size, names="value")
+
+    def _build_layer_controls(self) -> None:
+        self.style_layer_boxes = {
+            name: widgets.Checkbox(value=name in DEFAULT_STYLE_LAYERS, description=name,
+                                   indent=False, layout=widgets.Layout(width="auto"))
+            for name in style_layer_candidates(self.weights)}
+        candidates = content_layer_candidates(self.weights)
+        default = DEFAULT_CONTENT_LAYERS[0]
+        self.content_layer = widgets.Dropdown(
+            options=candidates, value=default if default in candidates else candidates[-1],
+            description="content layer", style={"description_width": "initial"})
 
     def _build_controls(self, defaults: dict, output_path: str) -> None:
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
@@ -476,7 +604,8 @@ class Studio(_Displayable):
         self.style_weight = widgets.FloatText(value=defaults["style_weight"],
                                               description="style w.")
         self.tv_weight = widgets.FloatText(value=defaults["tv_weight"], description="tv w.")
-        self.preview = widgets.Image(value=image_to_jpeg_bytes(self.content), format="jpeg")
+        self.preview = widgets.Image(value=image_to_jpeg_bytes(self.content), format="jpeg",
+                                     layout=picture_layout(PREVIEW_WIDTH))
         self.status = widgets.HTML(value=f"Ready · {self.device} · weights {self.weights.source}")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
         self.run_button.on_click(lambda button: self._click(self.run))
@@ -486,16 +615,18 @@ class Studio(_Displayable):
         self.optimizer.observe(self._on_optimizer, names="value")
         self.strength.observe(self._on_strength, names="value")
         self.style_weight.observe(self._on_style_weight, names="value")
-        thumbnails = widgets.VBox([
-            widgets.HTML("content"), widgets.Image(value=image_to_png_bytes(self.content),
-                                                   format="png", width=96),
-            widgets.HTML("style"), widgets.Image(value=image_to_png_bytes(self.style),
-                                                 format="png", width=96)])
+        thumbnails = widgets.VBox([widgets.HTML("content"), self.thumbnails["content"],
+                                   widgets.HTML("style"), self.thumbnails["style"]])
         self._widget = widgets.VBox([
             widgets.HBox([self.run_button, self.stop_button, self.continue_button]),
+            widgets.HBox([self.pickers["content"], self.uploads["content"]]),
+            widgets.HBox([self.pickers["style"], self.uploads["style"]]),
+            self.size,
             widgets.HBox([self.steps, self.optimizer]),
             self.strength,
             widgets.HBox([self.content_weight, self.style_weight, self.tv_weight]),
+            widgets.HBox([widgets.HTML("style layers:"), *self.style_layer_boxes.values()]),
+            self.content_layer,
             widgets.HBox([thumbnails, self.preview]),
             self.status, self.progress,
             widgets.HBox([self.path, self.save_button]),
@@ -533,6 +664,101 @@ class Studio(_Displayable):
         except (RuntimeError, ValueError, OSError) as error:
             self.status.value = _error_html(readable_error(error))
 
+    # ----- images -----
+
+    def load_images(self) -> None:
+        """Sets `content` and `style` from the chosen sources at the chosen size."""
+        for kind in KINDS:
+            image = resize_to_max_size(self.sources[kind][self.pickers[kind].value],
+                                       self.size.value)
+            setattr(self, kind, image)  # self.content or self.style
+            self._show_thumbnail(kind)
+        if self.image is None:  # no result yet: the preview shows the content
+            self.preview.value = image_to_jpeg_bytes(self.content)
+
+    def add_upload(self, kind: str, file_name: str, content: bytes) -> bool:
+        """Uses an uploaded file as the content or style image (and adds it to the picker).
+
+        Args:
+            kind: `"content"` or `"style"`.
+            file_name: The file's name, shown in the picker as `"upload: <name>"`.
+            content: The file's bytes (at most `MAX_UPLOAD_BYTES`).
+
+        Returns:
+            True if it is used; False if not (too large, not an image, a run
+            going), with the reason in the status line.
+        """
+        problem = self._busy_problem() or upload_size_problem(file_name, len(content))
+        if problem is None:
+            try:
+                image = load_image(content, max_size=self.size_limit)
+            except LOAD_ERRORS as error:
+                problem = f"Could not load {file_name}: {readable_error(error)}"
+        if problem is not None:
+            self.status.value = _error_html(problem)
+            return False
+        name = f"upload: {file_name}"
+        self.sources[kind][name] = image
+        picker = self.pickers[kind]
+        self._updating = True
+        try:
+            if name not in picker.options:
+                picker.options = [*picker.options, name]
+            picker.value = name
+        finally:
+            self._updating = False
+        self._use(kind, name)
+        return True
+
+    def _busy_problem(self) -> str | None:
+        if self.running:
+            return "Wait for the run to end (or press Stop) before changing the images."
+        return None
+
+    def _on_pick(self, kind: str, change: dict) -> None:
+        """A picker changed: load the sample (once) and use it, or go back and say why."""
+        if self._updating:
+            return
+        name, problem, notes = change["new"], self._busy_problem(), []
+        if problem is None and name not in self.sources[kind]:
+            try:
+                with warnings.catch_warnings(record=True) as notes:
+                    warnings.simplefilter("always", SampleFallbackWarning)
+                    self.sources[kind][name] = sample_image(name, max_size=self.size_limit)
+            except LOAD_ERRORS as error:
+                problem = f"Could not load sample {name}: {readable_error(error)}"
+        if problem is not None:
+            self._updating = True
+            try:
+                self.pickers[kind].value = change["old"]
+            finally:
+                self._updating = False
+            self.status.value = _error_html(problem)
+            return
+        self._use(kind, name, " ".join(str(note.message) for note in notes))
+
+    def _use(self, kind: str, name: str, note: str = "") -> None:
+        self.load_images()
+        height, width = getattr(self, kind).shape[1:3]
+        self.status.value = html.escape(f"{kind}: {name}, {height} × {width} px. {note}".strip())
+
+    def _on_upload(self, kind: str, change: dict) -> None:
+        try:
+            files = uploaded_files(change["new"])
+        except (KeyError, TypeError) as error:
+            self.status.value = _error_html(f"Could not read the upload: {readable_error(error)}")
+            return
+        for file_name, content in files:
+            self.add_upload(kind, file_name, content)
+
+    def _on_size(self, change: dict) -> None:
+        if not self.running:  # otherwise the next run loads them
+            self.load_images()
+
+    def _show_thumbnail(self, kind: str) -> None:
+        image = getattr(self, kind)  # self.content or self.style
+        self.thumbnails[kind].value = image_to_png_bytes(resize_to_max_size(image, 192))
+
     # ----- running -----
 
     @property
@@ -546,10 +772,15 @@ class Studio(_Displayable):
             if not field.value >= 0:
                 raise ValueError(f"The loss weights must be >= 0; {field.description} is "
                                  f"{field.value}.")
+        style_layers = [name for name, box in self.style_layer_boxes.items() if box.value]
+        if not style_layers:
+            raise ValueError("Check at least one style layer: the style loss compares the "
+                             "Gram matrices of the checked layers.")
         return {"optimizer": self.optimizer.value, "num_steps": int(self.steps.value),
                 "content_weight": float(self.content_weight.value),
                 "style_weight": float(self.style_weight.value),
-                "tv_weight": float(self.tv_weight.value)}
+                "tv_weight": float(self.tv_weight.value),
+                "content_layers": [self.content_layer.value], "style_layers": style_layers}
 
     def run(self, blocking: bool = False, init: Any = "content") -> None:
         """Starts an optimization in a background thread.
@@ -560,13 +791,16 @@ class Studio(_Displayable):
 
         Raises:
             RuntimeError: If a run is already going.
-            ValueError: If a loss weight is negative.
+            ValueError: If a loss weight is negative or no style layer is checked.
         """
         if self.running:
             raise RuntimeError("A run is already going: press Stop (or call stop()) first.")
         settings = self.settings()
+        self.load_images()  # at the chosen size, from the sources
         if isinstance(init, str):
             self.history = []  # a fresh start: forget earlier runs
+        elif check_image(init, "init").shape != self.content.shape:  # the size changed
+            init = resize_image(init, self.content.shape[1:3])
         self.loss_plot.earlier = list(self.history)
         self.error = None
         self._stop_event = threading.Event()
@@ -614,6 +848,9 @@ class Studio(_Displayable):
         self.run_button.disabled = self.continue_button.disabled = running
         self.save_button.disabled = running
         self.stop_button.disabled = not running
+        for control in (*self.pickers.values(), *self.uploads.values(), self.size,
+                        *self.style_layer_boxes.values(), self.content_layer):
+            control.disabled = running
 
     def _optimize(self, settings: dict, init: Any) -> None:
         """The background thread: one `stylize` call; errors go to the status line."""

@@ -93,6 +93,41 @@ def test_plot_activations_rejects_missing_channels(rng):
         plots.plot_activations(relu_activations(rng), channels=[12])
 
 
+def test_plot_channel_comparison_shares_one_colour_scale(rng):
+    first = relu_activations(rng, height=8, width=10)
+    second = 3.0 * relu_activations(rng, height=6, width=6)
+    figure = plots.plot_channel_comparison([first, second], 4, titles=["cat", "dog"],
+                                           title="block1_conv1, channel 4")
+    panels = [axes for axes in figure.axes if axes.images]
+    assert len(panels) == 2 and len(figure.axes) == 3  # two panels and a colour bar
+    expected = max(first[..., 4].max(), second[..., 4].max())
+    for axes, activations in zip(panels, (first, second)):
+        assert axes.images[0].get_clim() == pytest.approx((0.0, expected))
+        assert axes.images[0].get_array().shape == activations.shape[1:3]
+    assert panels[0].get_title().startswith("cat (")
+    assert panels[1].get_title() == f"dog ({second[..., 4].mean():.3g})"
+    assert figure._suptitle.get_text() == "block1_conv1, channel 4"
+    width, height = decode_png(plots.figure_to_png(figure))
+    assert width > height
+
+
+def test_plot_channel_comparison_handles_dead_channels():
+    figure = plots.plot_channel_comparison([np.zeros((1, 4, 4, 3))] * 2, 0)
+    assert [axes.get_title() for axes in figure.axes[:2]] == ["image 1 (0)", "image 2 (0)"]
+    decode_png(plots.figure_to_png(figure))
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (([], 0), "at least one image"),
+    (([np.ones((1, 4, 4, 3)), np.ones((1, 4, 4, 5))], 0), "different channel counts"),
+    (([np.ones((1, 4, 4, 3))], 3), "0 to 2"),
+    (([np.ones((1, 4, 4, 3))], 0, ["a", "b"]), "2 titles for 1 images"),
+])
+def test_plot_channel_comparison_rejects_bad_arguments(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        plots.plot_channel_comparison(*arguments)
+
+
 def test_gram_channel_order_is_a_permutation(rng):
     gram = gram_of(relu_activations(rng, channels=30))
     order = plots.gram_channel_order(gram)

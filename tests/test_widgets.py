@@ -78,6 +78,30 @@ def test_available_layers_stop_at_the_loaded_weights(random_weights):
     assert "block2_pool" in layers and "block3_conv2" not in layers
 
 
+def test_layer_candidates_follow_the_loaded_weights(hed_weights, random_weights):
+    assert widgets.style_layer_candidates(hed_weights) == [
+        f"block{block}_conv1" for block in range(1, 6)]
+    assert widgets.style_layer_candidates(random_weights) == [
+        "block1_conv1", "block2_conv1", "block3_conv1"]
+    content_layers = widgets.content_layer_candidates(hed_weights)
+    assert content_layers == nst.layer_names("vgg16", include_pooling=False)
+    assert widgets.content_layer_candidates(random_weights)[-1] == "block3_conv1"
+
+
+def test_upload_size_problem_is_a_readable_sentence():
+    assert widgets.upload_size_problem("small.png", 20 * 2**20) is None
+    problem = widgets.upload_size_problem("big.jpg", 25 * 2**20)
+    assert problem.startswith("big.jpg is 25.0 MB; files up to 20 MB are accepted")
+    assert widgets.upload_size_problem("a.png", 11, limit=10) is not None
+
+
+def test_picture_layout_sets_only_the_width():
+    layout = widgets.picture_layout("320px")
+    assert (layout.width, layout.height, layout.object_fit) == ("320px", "auto", "contain")
+    assert layout.align_self == "flex-start"  # an HBox would stretch it to the row's height
+    assert widgets.picture_layout().width is None
+
+
 def test_readable_error_is_one_short_line():
     text = widgets.readable_error(ValueError("bad\n   thing " + "x" * 1000))
     assert text.startswith("ValueError: bad thing")
@@ -199,6 +223,38 @@ def test_activation_explorer_bad_upload_shows_a_message(explorer):
     assert "Could not load upload: notes.txt" in explorer.message.value
     assert "not an image file" in explorer.message.value
     assert explorer.image_dropdown.options == ("first", "second")
+
+
+def test_activation_explorer_compares_two_images_side_by_side(explorer):
+    assert not explorer.compare.value and explorer.second_dropdown.disabled
+    assert explorer.second_dropdown.value == "second"
+    explorer.layer_dropdown.value = "block2_conv1"
+    explorer.channel_slider.value = 3
+    single = explorer.channel_image.value
+    explorer.compare.value = True
+    assert not explorer.second_dropdown.disabled
+    assert explorer.channel_image.value != single
+    assert decode(explorer.channel_image.value, "PNG")[0] > decode(single, "PNG")[0]
+    assert "Compared with <b>second</b>: 16 × 24 × 128" in explorer.info.value
+    np.testing.assert_array_equal(explorer.compared_activations(),
+                                  explorer.activations("second", "block2_conv1"))
+    pair = explorer.channel_image.value
+    explorer.second_dropdown.value = "first"
+    assert explorer.channel_image.value != pair
+    assert "Compared with <b>first</b>" in explorer.info.value
+    explorer.compare.value = False
+    assert explorer.second_dropdown.disabled
+    assert explorer.channel_image.value == single
+    assert "Compared with" not in explorer.info.value
+
+
+def test_activation_explorer_upload_keeps_the_compared_image(explorer, tiny_image):
+    explorer.compare.value = True
+    simulate_upload(explorer.upload, "mine.png", image_to_png_bytes(tiny_image(40, 40)))
+    assert explorer.image_dropdown.value == "upload: mine.png"
+    assert explorer.second_dropdown.value == "second"
+    assert "upload: mine.png" in explorer.second_dropdown.options
+    assert "Compared with <b>second</b>" in explorer.info.value
 
 
 def test_activation_explorer_rejects_unknown_layers(hed_weights, tiny_image):
@@ -349,3 +405,170 @@ def test_studio_save_before_run_shows_a_message(studio, tmp_path):
     studio.save_button.click()
     assert "Nothing to save yet" in studio.status.value
     assert not (tmp_path / "out.png").exists()
+
+
+def test_studio_preview_keeps_the_aspect_ratio(hed_weights, tiny_image):
+    studio = widgets.Studio(tiny_image(32, 48), tiny_image(32, 32), weights=hed_weights)
+    assert studio.preview.layout.width == widgets.PREVIEW_WIDTH
+    assert studio.preview.layout.height == "auto"
+    assert studio.preview.layout.object_fit == "contain"
+    assert studio.preview.width == "" and studio.preview.height == ""  # nothing forced
+    assert decode(studio.preview.value, "JPEG") == (48, 32)
+    for thumbnail in studio.thumbnails.values():
+        assert thumbnail.layout.width == widgets.THUMBNAIL_WIDTH
+        assert thumbnail.layout.object_fit == "contain"
+    assert decode(studio.thumbnails["content"].value, "PNG") == (48, 32)
+
+
+# ----- Studio: image pickers, size and layers -----
+
+def test_studio_pickers_offer_the_given_images_and_the_samples(studio):
+    for kind in ("content", "style"):
+        picker = studio.pickers[kind]
+        assert picker.value == widgets.GIVEN
+        assert list(picker.options) == [widgets.GIVEN] + nst.sample_names(kind)
+        assert isinstance(studio.uploads[kind], ipywidgets.FileUpload)
+    assert studio.content.shape == studio.style.shape == (1, 32, 32, 3)
+
+
+def test_studio_picking_a_sample_updates_the_image_and_thumbnail(studio):
+    thumbnail = studio.thumbnails["style"].value
+    studio.size.value = 64
+    studio.pickers["style"].value = "swirls"
+    assert studio.style.shape == (1, 64, 64, 3)
+    np.testing.assert_allclose(studio.style, nst.sample_image("swirls", max_size=64), atol=1e-6)
+    assert studio.thumbnails["style"].value != thumbnail
+    assert "style: swirls, 64 × 64 px" in studio.status.value
+    studio.pickers["style"].value = widgets.GIVEN
+    assert studio.style.shape == (1, 32, 32, 3)
+    assert studio.thumbnails["style"].value == thumbnail
+
+
+def test_studio_upload_becomes_the_content(studio, tiny_image):
+    preview = studio.preview.value
+    uploaded = tiny_image(100, 80, seed=7)
+    simulate_upload(studio.uploads["content"], "mine.png", image_to_png_bytes(uploaded))
+    assert studio.pickers["content"].value == "upload: mine.png"
+    assert studio.pickers["content"].options[-1] == "upload: mine.png"
+    assert studio.content.shape == (1, 100, 80, 3)  # smaller than the size: kept as it is
+    np.testing.assert_allclose(studio.content, uploaded, atol=1 / 255)
+    assert studio.preview.value != preview  # no result yet: the preview shows the content
+    assert decode(studio.thumbnails["content"].value, "PNG") == (80, 100)
+    studio.size.value = 64
+    assert studio.content.shape == (1, 64, 51, 3)
+    assert "Could not" not in studio.status.value
+
+
+def test_studio_rejects_too_large_and_bad_uploads(studio):
+    simulate_upload(studio.uploads["style"], "huge.png", b"\0" * (25 * 2**20))
+    assert "huge.png is 25.0 MB; files up to 20 MB are accepted" in studio.status.value
+    assert widgets.ERROR_STYLE in studio.status.value
+    simulate_upload(studio.uploads["style"], "notes.txt", b"hello")
+    assert "Could not load notes.txt" in studio.status.value
+    assert "not an image file" in studio.status.value
+    assert "Traceback" not in studio.status.value
+    assert studio.pickers["style"].value == widgets.GIVEN
+    assert list(studio.sources["style"]) == [widgets.GIVEN]
+
+
+def test_studio_image_size_resizes_from_the_full_source(hed_weights, tiny_image, monkeypatch):
+    source = tiny_image(96, 64, seed=8)
+    studio = widgets.Studio(source, tiny_image(64, 64, seed=9), weights=hed_weights,
+                            max_size=32, preview_seconds=0.0)
+    assert (studio.size.value, studio.size.min, studio.size.max) == (32, 32, 512)
+    assert studio.content.shape == (1, 32, 21, 3)
+    studio.steps.value = 1
+    studio.run(blocking=True)
+    assert studio.result.image.shape == (1, 32, 21, 3)
+    seen = {}
+    original = widgets.stylize
+
+    def spy(content, style, **options):
+        seen.update(content=content, style=style, init=options["init"])
+        return original(content, style, **options)
+
+    monkeypatch.setattr(widgets, "stylize", spy)
+    studio.size.value = 48
+    studio.continue_run(blocking=True)
+    assert studio.error is None, studio.status.value
+    np.testing.assert_array_equal(seen["content"], nst.resize_to_max_size(source, 48))
+    assert seen["style"].shape == (1, 48, 48, 3)
+    assert seen["init"].shape == (1, 48, 32, 3)  # the earlier result, resized to match
+    assert studio.image.shape == (1, 48, 32, 3)
+
+
+def test_studio_size_changed_during_a_run_applies_to_the_next(studio, monkeypatch):
+    started, release, seen = threading.Event(), threading.Event(), []
+
+    def fake(content, style, **options):
+        seen.append((content.shape, style.shape))
+        started.set()
+        release.wait(30)
+        raise RuntimeError("not this time")
+
+    monkeypatch.setattr(widgets, "stylize", fake)
+    studio.pickers["style"].value = "swirls"
+    studio.size.value = 64
+    studio.run()
+    started.wait(30)
+    studio.size.value = 96  # disabled in the notebook; from code it waits for the next run
+    assert studio.style.shape == (1, 64, 64, 3)
+    release.set()
+    assert studio.wait(30)
+    studio.run(blocking=True)
+    assert seen == [((1, 32, 32, 3), (1, 64, 64, 3)), ((1, 32, 32, 3), (1, 96, 96, 3))]
+
+
+def test_studio_layer_controls_go_to_stylize(studio, monkeypatch):
+    boxes = studio.style_layer_boxes
+    assert list(boxes) == [f"block{block}_conv1" for block in range(1, 6)]
+    assert [name for name, box in boxes.items() if box.value] == list(nst.DEFAULT_STYLE_LAYERS)
+    assert studio.content_layer.value == "block5_conv2"
+    assert "block1_conv2" in studio.content_layer.options
+    boxes["block4_conv1"].value = boxes["block5_conv1"].value = False
+    studio.content_layer.value = "block4_conv2"
+    seen = {}
+
+    def fake(content, style, **options):
+        seen.update(options)
+        raise RuntimeError("not this time")
+
+    monkeypatch.setattr(widgets, "stylize", fake)
+    studio.run(blocking=True)
+    assert seen["style_layers"] == ["block1_conv1", "block2_conv1", "block3_conv1"]
+    assert seen["content_layers"] == ["block4_conv2"]
+
+
+def test_studio_refuses_to_run_without_a_style_layer(studio, monkeypatch):
+    def never(*args, **options):
+        raise AssertionError("stylize should not be called")
+
+    monkeypatch.setattr(widgets, "stylize", never)
+    for box in studio.style_layer_boxes.values():
+        box.value = False
+    studio.run_button.click()
+    assert "Check at least one style layer" in studio.status.value
+    assert not studio.running and studio.error is None
+
+
+def test_studio_image_controls_are_disabled_while_running(studio, monkeypatch):
+    started, release = threading.Event(), threading.Event()
+
+    def slow(*args, **options):
+        started.set()
+        release.wait(30)
+        raise RuntimeError("released")
+
+    monkeypatch.setattr(widgets, "stylize", slow)
+    controls = [*studio.pickers.values(), *studio.uploads.values(), studio.size,
+                *studio.style_layer_boxes.values(), studio.content_layer]
+    assert not any(control.disabled for control in controls)
+    studio.run()
+    started.wait(30)
+    assert all(control.disabled for control in controls)
+    studio.pickers["content"].value = "grace_hopper"  # from code: refused while running
+    assert studio.pickers["content"].value == widgets.GIVEN
+    assert "Wait for the run to end" in studio.status.value
+    release.set()
+    assert studio.wait(30)
+    assert not any(control.disabled for control in controls)
