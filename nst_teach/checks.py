@@ -53,7 +53,11 @@ def compare(name: str, student: Any, reference: Any, rtol: float = 1e-4,
 
 def compare_shapes(name: str, student: Any, expected: tuple, hint: str = "") -> bool:
     """Prints whether a shape is the expected one; True if it is."""
-    student = tuple(int(size) for size in student)
+    try:
+        student = tuple(int(size) for size in student)
+    except (TypeError, ValueError):
+        print(f"{name}: ✗ {student!r} is not a shape such as (56, 56, 256). {hint}")
+        return False
     if student == tuple(expected):
         print(f"{name}: ✓ {student}")
         return True
