@@ -9,7 +9,7 @@ from nst_teach import config as _config
 _config.return_freed_memory()  # before TensorFlow allocates: see its docstring
 _config.start_tensorflow_quietly()
 
-from nst_teach import checks  # noqa: E402
+from nst_teach import checks, plots  # noqa: E402
 from nst_teach.callbacks import Callback, PrintLosses, ProgressBar, Run  # noqa: E402
 from nst_teach.config import cache_dir, fast_mode  # noqa: E402
 from nst_teach.features import (  # noqa: E402
@@ -42,6 +42,7 @@ from nst_teach.losses import (  # noqa: E402
 from nst_teach.optimize import (  # noqa: E402
     StyleTransferResult,
     compute_losses,
+    default_loss_weights,
     device_name,
     stylize,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "compute_losses",
     "content_loss",
     "credits",
+    "default_loss_weights",
     "device_name",
     "fast_mode",
     "gram_matrix",
@@ -75,6 +77,7 @@ __all__ = [
     "list_samples",
     "load_image",
     "load_weights",
+    "plots",
     "preprocess_for_vgg",
     "receptive_field",
     "resize_image",

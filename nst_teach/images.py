@@ -386,7 +386,7 @@ def show_images(images: Any, titles: Sequence[str] | str | None = None,
     columns = min(len(images), 4) if columns is None else max(1, int(columns))
     rows = math.ceil(len(images) / columns)
     figure = Figure(figsize=(size * columns, size * rows), layout="constrained")
-    _make_notebooks_display(figure)
+    show_in_notebooks(figure)
     for index, (image, title) in enumerate(zip(images, titles, strict=True)):
         axes = figure.add_subplot(rows, columns, index + 1)
         axes.imshow(to_uint8(check_image(image, name=f"images[{index}]")))
@@ -395,8 +395,13 @@ def show_images(images: Any, titles: Sequence[str] | str | None = None,
     return figure
 
 
-def _make_notebooks_display(figure: Any) -> None:
-    """Inside IPython, makes sure a pyplot-free figure is rendered as PNG (not as its repr)."""
+def show_in_notebooks(figure: Any) -> None:
+    """Inside IPython, makes a pyplot-free figure display as PNG (not as its repr).
+
+    Figures built with `matplotlib.figure.Figure` (no pyplot state) have no
+    display hook of their own; this registers one. `show_images` and every
+    function of `nst_teach.plots` call it.
+    """
     try:
         from IPython import get_ipython
         from IPython.core.pylabtools import print_figure

@@ -79,6 +79,21 @@ class StyleTransferResult:
                 f"status={self.status!r}, device={self.device!r})")
 
 
+def default_loss_weights(weights: BackboneWeights | str) -> dict[str, float]:
+    """The loss weights `stylize` uses by default for these backbone weights.
+
+    Args:
+        weights: A `BackboneWeights`, or its source (`"imagenet"`, `"hed"`, ...).
+
+    Returns:
+        `{"content_weight": ..., "style_weight": ..., "tv_weight": ...}`: the
+        TensorFlow tutorial's for ImageNet (and for random or file weights),
+        `LOSS_WEIGHTS["hed"]` for hed.
+    """
+    source = weights.source if isinstance(weights, BackboneWeights) else weights
+    return dict(LOSS_WEIGHTS.get(source, LOSS_WEIGHTS["imagenet"]))
+
+
 def device_name() -> str:
     """Returns `"GPU:0"` when TensorFlow sees a GPU, else `"CPU"`."""
     return "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
@@ -202,7 +217,7 @@ def build_loss(content, style, *, backbone=None, weights="auto",
     """Resolves every option and builds the objective `stylize` minimizes."""
     layers = [*content_layers, *style_layers]
     backbone_weights = resolve_weights(backbone, weights, layers, seed, verbose)
-    defaults = LOSS_WEIGHTS.get(backbone_weights.source, LOSS_WEIGHTS["imagenet"])
+    defaults = default_loss_weights(backbone_weights)
     return StyleTransferLoss(
         backbone_weights, _as_image(content, "content"), _as_image(style, "style"),
         content_layers=content_layers, style_layers=style_layers,

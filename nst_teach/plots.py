@@ -20,6 +20,8 @@ from matplotlib.colors import Normalize, PowerNorm, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from nst_teach.images import show_in_notebooks
+
 LOSS_TERMS = ("total", "content", "style", "tv")
 LOSS_COLORS = {"total": "black", "content": "tab:blue", "style": "tab:red", "tv": "tab:green"}
 DEFAULT_CHANNEL_COUNT = 16
@@ -126,6 +128,7 @@ def plot_activations(activations: Any, channels: Sequence[int] | None = None,
     extra = 0.35 if title else 0.0
     figure = Figure(figsize=(panel_size * columns,
                             panel_size * aspect * rows + 0.25 * rows + extra))
+    show_in_notebooks(figure)
     for index, channel in enumerate(channels):
         axes = figure.add_subplot(rows, columns, index + 1)
         plane = array[..., channel]
@@ -184,6 +187,7 @@ def plot_channel_comparison(activations: Sequence[Any], channel: int,
     extra = 0.35 if title else 0.0
     figure = Figure(figsize=(panel_size * len(planes) + 0.6,
                              panel_size * aspect + 0.3 + extra))
+    show_in_notebooks(figure)
     grid = figure.add_gridspec(1, len(planes) + 1, width_ratios=[1.0] * len(planes) + [0.05],
                                left=0.02, right=0.92, bottom=0.02, wspace=0.08,
                                top=1.0 - (extra + 0.3) / figure.get_figheight())
@@ -305,6 +309,7 @@ def plot_gram(gram: Any, title: str | None = None, order: Any = None,
         order = _check_order(order, len(matrix))
         matrix = matrix[np.ix_(order, order)]
     figure = Figure(figsize=(size + 0.8, size), layout="constrained")
+    show_in_notebooks(figure)
     axes = figure.add_subplot()
     image = _draw_gram(axes, matrix, title or f"Gram matrix ({len(matrix)} x {len(matrix)})",
                        cmap=GRAM_COLORMAP, norm=_gram_norm(matrix))
@@ -351,6 +356,7 @@ def plot_gram_comparison(style_gram: Any, image_gram: Any, loss: float | None = 
         style, image = style[np.ix_(order, order)], image[np.ix_(order, order)]
     difference = image - style
     figure = Figure(figsize=(3 * size + 1.5, size + 0.4), layout="constrained")
+    show_in_notebooks(figure)
     left, middle, right = figure.subplots(1, 3)
     norm = _gram_norm(style, image)
     _draw_gram(left, style, "style", cmap=GRAM_COLORMAP, norm=norm)
@@ -414,6 +420,7 @@ def plot_losses(history: Sequence[dict], log_scale: bool = True, per_layer: bool
                          "or Run.history).")
     panels = 2 if per_layer else 1
     figure = Figure(figsize=(size[0] * panels, size[1]), dpi=dpi)
+    show_in_notebooks(figure)
     # Fixed margins: a layout engine would triple the drawing time, and the
     # widgets redraw this figure while the optimization runs.
     figure.subplots_adjust(left=0.09 / panels, right=1.0 - 0.02 / panels, bottom=0.17,

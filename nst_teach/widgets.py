@@ -50,7 +50,8 @@ from nst_teach.images import (
     save_image,
 )
 from nst_teach.losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, style_loss
-from nst_teach.optimize import LOSS_WEIGHTS, OPTIMIZER_DEFAULTS, device_name, stylize
+from nst_teach.optimize import (OPTIMIZER_DEFAULTS, default_loss_weights, device_name,
+                                stylize)
 from nst_teach.samples import KINDS, SampleFallbackWarning, sample_image, sample_names
 
 ERROR_STYLE = "color: #b00020"
@@ -534,7 +535,7 @@ class Studio(_Displayable):
         self.content = resize_to_max_size(self.sources["content"][GIVEN], max_size)
         self.style = resize_to_max_size(self.sources["style"][GIVEN], max_size)
         self.device = device_name()
-        defaults = LOSS_WEIGHTS.get(self.weights.source, LOSS_WEIGHTS["imagenet"])
+        defaults = default_loss_weights(self.weights)
         self.base_style_weight = defaults["style_weight"]
         self.result = None  # the last StyleTransferResult
         self.image: np.ndarray | None = None  # the best image so far (what Save writes)
