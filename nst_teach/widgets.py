@@ -545,9 +545,10 @@ class Studio(_Displayable):
         self._stop_event = threading.Event()
         self._linking = self._updating = False
         self.monitor = _StudioMonitor(self, preview_seconds)
-        # Drawing the loss plot costs ~0.1 s: keep it under 3% of the run, which
-        # leaves room for the preview in a 5% budget (benchmarks/bench_studio.py).
-        self.loss_plot = LossPlot(every_seconds=preview_seconds, max_overhead=0.03)
+        # Drawing the loss plot costs ~0.1 s: at most once a second and under 2% of
+        # the run, which leaves room for the preview in a 5% budget
+        # (benchmarks/bench_studio.py measured 4.8% with 0.5 s and 3%).
+        self.loss_plot = LossPlot(every_seconds=max(1.0, preview_seconds), max_overhead=0.02)
         self._build_image_controls(max_size)
         self._build_layer_controls()
         self._build_controls(defaults, output_path)
