@@ -29,11 +29,11 @@ pytestmark = pytest.mark.browser
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync",
                  "--disable-quic"]
-NOTEBOOK_CELLS = [
+NOTEBOOK_CELLS = [  # one cell: a single Shift+Enter runs everything, in order
     "import nst_teach as nst\n"
     "from nst_teach.widgets import Studio\n"
     "content = nst.sample_image('grace_hopper', max_size=96)\n"
-    "style = nst.sample_image('swirls', max_size=96)",
+    "style = nst.sample_image('swirls', max_size=96)\n"
     "studio = Studio(content, style, weights='hed', max_size=96, preview_seconds=0.3)\n"
     "studio.steps.value = 2000\n"
     "studio.widget",
@@ -125,9 +125,11 @@ def drive_the_studio(page, url: str, folder: Path) -> None:
     page.goto(url)
     page.wait_for_selector(".jp-Notebook", timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=120_000)
-    for _ in range(len(NOTEBOOK_CELLS)):  # run each cell (the first may take a while)
-        page.locator(".jp-Cell.jp-mod-active .jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
+    # Wait for the kernel: a Shift+Enter sent while it starts can land in the wrong cell.
+    page.wait_for_function(r"() => /\|\s*Idle/.test(document.body.innerText)",  # status bar
+                           timeout=120_000)
+    page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.click()
+    page.keyboard.press("Shift+Enter")
     studio = page.locator(".jupyter-widgets").filter(has_text="strength").first
     studio.wait_for(timeout=180_000)
     run_button = widget_button(page, "Run")
