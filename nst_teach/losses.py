@@ -127,7 +127,6 @@ class StyleTransferLoss:
         self.extractor = FeatureExtractor(weights, layers, pooling=pooling)
         self.content_image = tf.convert_to_tensor(content_image, tf.float32).numpy()
         self.style_image = tf.convert_to_tensor(style_image, tf.float32).numpy()
-        self.content_shape = self.content_image.shape
         content_features = self.extractor(self.content_image)
         self.content_targets = {name: content_features[name] for name in self.content_layers}
         style_features = self.extractor(self.style_image)

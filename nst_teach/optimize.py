@@ -203,8 +203,9 @@ def resolve_weights(backbone, weights, layers: Sequence[str], seed: int = 0,
         if backbone not in (None, weights.backbone):
             raise ValueError(f"backbone={backbone!r} but the weights are {weights.backbone}.")
         return weights
-    candidate = backbone or "vgg16"  # the layer order is the same in both up to each name
-    order = layer_names(candidate)
+    # Load only up to the deepest layer. Without a backbone, vgg16's names are used:
+    # each is also a vgg19 name; a vgg19-only layer (block3_conv4) means "load all".
+    order = layer_names(backbone or "vgg16")
     known = [name for name in layers if name in order]
     up_to = max(known, key=order.index) if len(known) == len(layers) else None
     return load_weights(backbone, weights, up_to=up_to, seed=seed, verbose=verbose)
@@ -244,9 +245,9 @@ def compute_losses(image, content, style, **options) -> dict[str, float]:
     """
     loss = build_loss(content, style, **options)
     image = check_image(image, "image")
-    if image.shape != loss.content_shape:
+    if image.shape != loss.content_image.shape:
         raise ValueError(f"image has shape {image.shape} but the content image has "
-                         f"{loss.content_shape}.")
+                         f"{loss.content_image.shape}.")
     return {name: float(value) for name, value in loss(tf.constant(image)).items()}
 
 
