@@ -10,6 +10,7 @@ _config.return_freed_memory()  # before TensorFlow allocates: see its docstring
 _config.start_tensorflow_quietly()
 
 from nst_teach import checks, plots  # noqa: E402
+from nst_teach import color, masks  # noqa: E402
 from nst_teach.callbacks import Callback, PrintLosses, ProgressBar, Run  # noqa: E402
 from nst_teach.config import cache_dir, fast_mode  # noqa: E402
 from nst_teach.features import (  # noqa: E402
@@ -21,7 +22,8 @@ from nst_teach.features import (  # noqa: E402
     preprocess_for_vgg,
     receptive_field,
 )
-from nst_teach.gram import gram_matrix  # noqa: E402
+from nst_teach import controls  # noqa: E402
+from nst_teach.gram import gram_matrix, guided_gram_matrix, mean_std  # noqa: E402
 from nst_teach.images import (  # noqa: E402
     check_image,
     load_image,
@@ -47,17 +49,26 @@ from nst_teach.optimize import (  # noqa: E402
     stylize,
 )
 from nst_teach.samples import credits, list_samples, sample_image, sample_names  # noqa: E402
+from nst_teach import presets  # noqa: E402
+from nst_teach import estimate, profiles  # noqa: E402
+from nst_teach.estimate import CostEstimate, MemoryBudgetWarning, estimate_cost  # noqa: E402
+from nst_teach.profiles import Profile, current_profile, use_profile  # noqa: E402
+
+from nst_teach import fast  # noqa: E402  (after the core: it builds on it)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BackboneWeights",
     "Callback",
+    "CostEstimate",
     "DEFAULT_CONTENT_LAYERS",
     "DEFAULT_STYLE_LAYERS",
     "FeatureExtractor",
     "LBFGS",
+    "MemoryBudgetWarning",
     "PrintLosses",
+    "Profile",
     "ProgressBar",
     "Run",
     "StyleTransferLoss",
@@ -65,20 +76,31 @@ __all__ = [
     "cache_dir",
     "check_image",
     "checks",
+    "color",
+    "controls",
     "compute_losses",
     "content_loss",
     "credits",
+    "current_profile",
     "default_loss_weights",
     "device_name",
+    "estimate",
+    "estimate_cost",
+    "fast",
     "fast_mode",
     "gram_matrix",
+    "guided_gram_matrix",
     "layer_channels",
     "layer_names",
     "list_samples",
     "load_image",
     "load_weights",
+    "masks",
+    "mean_std",
     "plots",
     "preprocess_for_vgg",
+    "presets",
+    "profiles",
     "receptive_field",
     "resize_image",
     "resize_to_max_size",
@@ -89,4 +111,5 @@ __all__ = [
     "style_loss",
     "stylize",
     "total_variation_loss",
+    "use_profile",
 ]

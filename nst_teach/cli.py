@@ -9,6 +9,8 @@ Subcommands:
 * ``fetch-weights``: fills the Keras ImageNet cache and checks the hed weights.
 * ``fetch-samples``: downloads the sample images into the cache.
 * ``samples``: lists the sample images with their titles and licenses.
+* ``train-fast STYLE -o MODEL.keras``: trains a fast style-transfer network (nst_teach.fast).
+* ``apply-fast MODEL.keras IMAGE... -o OUT``: stylizes photos with it in one pass.
 
 Every error is one line on stderr, ``nst-teach: error: <message>``, with exit
 code 2 for a mistake in the command line and 1 for a failure while running.
@@ -27,6 +29,7 @@ import math
 import os
 import pathlib
 import platform
+import shutil
 import sys
 import time
 import warnings
@@ -35,16 +38,18 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 import nst_teach as nst
-from nst_teach import config, features, samples
+from nst_teach import config, estimate, features, profiles, samples
 from nst_teach.optimize import LOSS_WEIGHTS, OPTIMIZER_DEFAULTS
 
 PROG = "nst-teach"
 USAGE_EXIT_CODE = 2
 RUNTIME_EXIT_CODE = 1
 INTERRUPTED_EXIT_CODE = 130
-DEFAULT_SIZE = 256
-FAST_SIZE = 64  # fast mode (NST_TEACH_FAST=1): small images...
-FAST_STEPS = 10  # ...and few steps
+DEFAULT_SIZE = profiles.PROFILES["local"].image_size
+FAST_SIZE = profiles.PROFILES["fast"].image_size  # fast mode (NST_TEACH_FAST=1): small images...
+FAST_STEPS = profiles.PROFILES["fast"].num_steps  # ...and few steps
+KERAS_FOLDER = pathlib.Path("keras", "models")  # in a classroom folder (--to / --from DIR)...
+SAMPLES_FOLDER = pathlib.Path("nst_teach", "samples")  # ...the caches' own layouts
 DEMO_CONTENT = "tuebingen"
 DEMO_STYLE = "starry_night"
 DEMO_OUTPUT = "nst_teach_demo.png"
@@ -167,6 +172,7 @@ def build_parser() -> ArgumentParser:
     _add_fetch_weights_parser(commands, common)
     _add_fetch_samples_parser(commands, common)
     _add_samples_parser(commands, common)
+    _add_fast_parsers(commands, common)
     return parser
 
 
@@ -180,13 +186,15 @@ def _add_stylize_parser(commands: Any, common: argparse.ArgumentParser) -> None:
                     "nst_teach.stylize.",
         formatter_class=HelpFormatter)
     stylize.add_argument("content", metavar="CONTENT", help="content image: path, URL or sample")
-    stylize.add_argument("style", metavar="STYLE", help="style image: path, URL or sample")
+    stylize.add_argument("style", metavar="STYLE", nargs="+",
+                         help="style image: path, URL or sample; give several to blend them "
+                              "(see --style-blend-weights and --style-mask)")
     stylize.add_argument("-o", "--output", required=True, metavar="OUT",
                          help="where to save the result (.png, .jpg or .jpeg)")
     stylize.add_argument("--size", type=positive_int,
-                         default=FAST_SIZE if config.fast_mode() else DEFAULT_SIZE,
-                         help="longer side of both images in pixels "
-                              f"({FAST_SIZE} in fast mode, NST_TEACH_FAST=1)")
+                         help="longer side of both images in pixels (default: the profile's, "
+                              "256 on a CPU and on Binder, 512 with a GPU, "
+                              f"{FAST_SIZE} in fast mode; see nst_teach.profiles)")
     stylize.add_argument("--history", metavar="FILE.json",
                          help="also write the losses of every step and the settings as JSON")
     stylize.add_argument("-q", "--quiet", action="store_true",
@@ -194,6 +202,7 @@ def _add_stylize_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     _add_optimizer_options(stylize.add_argument_group("optimizer"))
     _add_loss_options(stylize.add_argument_group("loss"))
     _add_network_options(stylize.add_argument_group("network"))
+    _add_control_options(stylize.add_argument_group("controls (lesson 08)"))
     stylize.set_defaults(handler=run_stylize)
 
 
@@ -206,8 +215,8 @@ def _add_optimizer_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--optimizer", choices=tuple(OPTIMIZER_DEFAULTS), default="lbfgs",
                        help="lbfgs is the fastest; adam is the TensorFlow tutorial's")
     group.add_argument("--steps", type=non_negative_int,
-                       default=FAST_STEPS if config.fast_mode() else None,
-                       help=f"optimizer steps (default: {steps}; {FAST_STEPS} in fast mode)")
+                       help=f"optimizer steps (default: {steps}; the profile may take fewer: "
+                            f"half on Binder, {FAST_STEPS} in fast mode)")
     group.add_argument("--learning-rate", type=positive_float, metavar="RATE",
                        help=f"step size of adam and sgd (default: {rates}; lbfgs finds its own)")
     group.add_argument("--init", choices=("content", "style", "noise"), default="content",
@@ -239,7 +248,35 @@ def _add_network_options(group: argparse._ArgumentGroup) -> None:
                        help="auto, imagenet, hed (offline VGG16), random, or the path of an "
                             ".h5 file; auto uses imagenet when cached or reachable, else hed")
     group.add_argument("--pooling", choices=("max", "average"), default="max",
-                       help="pooling between VGG blocks")
+                       help="pooling between VGG blocks (Gatys et al. recommend average)")
+
+
+def _add_control_options(group: argparse._ArgumentGroup) -> None:
+    """Adds the controls of lesson 08 (see nst_teach.controls)."""
+    group.add_argument("--style-blend-weights", type=non_negative_float, nargs="+",
+                       metavar="WEIGHT", help="one weight per STYLE, normalised to sum to 1 "
+                                              "(default: equal)")
+    group.add_argument("--style-mask", nargs="+", metavar="MASK",
+                       help="one mask image per STYLE (white: this style, black: none), or "
+                            "'none' for the whole image; where every mask is black only the "
+                            "content is kept")
+    group.add_argument("--style-scale", type=positive_float, default=1.0, metavar="SCALE",
+                       help="the style's longer side relative to the output's (2: larger "
+                            "strokes, 0.5: smaller)")
+    group.add_argument("--sizes", type=positive_int, nargs="+", metavar="SIZE",
+                       help="coarse to fine: the longer side of each stage, such as 256 512 "
+                            "1024 (--steps per stage); replaces --size")
+    group.add_argument("--style-statistic", choices=("gram", "mean_std"), default="gram",
+                       help="what the style loss matches: Gram matrices, or per-channel mean "
+                            "and standard deviation (AdaIN's statistics)")
+    group.add_argument("--preserve-colors", choices=("luminance", "color_matching"),
+                       help="keep the content's colours: transfer the luminance only, or "
+                            "recolour the style to the content first")
+    group.add_argument("--color-matching-method", choices=("mean_covariance", "histogram"),
+                       default="mean_covariance",
+                       help="how --preserve-colors color_matching recolours the style")
+    group.add_argument("--checkpoint", action="store_true",
+                       help="gradient checkpointing: less memory for large images, a bit slower")
 
 
 def _add_demo_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -281,6 +318,7 @@ def _add_fetch_weights_parser(commands: Any, common: argparse.ArgumentParser) ->
                        default=["vgg16", "vgg19"], help="which networks to fetch")
     fetch.add_argument("--timeout", type=positive_float, default=3.0, metavar="SECONDS",
                        help="how long to wait for the server to answer")
+    _add_classroom_options(fetch, "weights", KERAS_FOLDER)
     fetch.set_defaults(handler=run_fetch_weights)
 
 
@@ -295,7 +333,19 @@ def _add_fetch_samples_parser(commands: Any, common: argparse.ArgumentParser) ->
                        help="sample names (default: all of them)")
     fetch.add_argument("--timeout", type=positive_float, default=samples.DOWNLOAD_TIMEOUT_SECONDS,
                        metavar="SECONDS", help="how long to wait for each server")
+    _add_classroom_options(fetch, "samples", SAMPLES_FOLDER)
     fetch.set_defaults(handler=run_fetch_samples)
+
+
+def _add_classroom_options(parser: argparse.ArgumentParser, what: str,
+                           folder: pathlib.Path) -> None:
+    """Adds --to DIR and --from DIR: carry a cache to machines without internet."""
+    parser.add_argument("--to", type=pathlib.Path, metavar="DIR",
+                        help=f"then copy the {what} into DIR/{folder.as_posix()} (a USB stick or "
+                             "a shared folder) for machines without internet")
+    parser.add_argument("--from", dest="source", type=pathlib.Path, metavar="DIR",
+                        help=f"first copy the {what} from DIR/{folder.as_posix()} (made with "
+                             "--to) into this machine's cache: no download needed")
 
 
 def _add_samples_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -321,15 +371,29 @@ def run_stylize(args: argparse.Namespace) -> int:
     layer_backbone = args.backbone or ("vgg16" if weights == "hed" else "vgg19")
     content_layers = _parse_layers(args.content_layers, layer_backbone, "--content-layers")
     style_layers = _parse_layers(args.style_layers, layer_backbone, "--style-layers")
+    profile = profiles.current_profile(announce=False)
+    if args.sizes and args.size:
+        raise UsageError("give --size or --sizes, not both (--sizes 256 512 sets the output "
+                         "size with its last value)")
+    size = max(args.sizes) if args.sizes else args.size or profile.image_size
+    _check_control_counts(args)
+    num_steps = args.steps if args.steps is not None else profile.steps_for(args.optimizer)
     with _one_line_notices(quiet=args.quiet):
-        content = load_source(args.content, args.size)
-        style = load_source(args.style, args.size)
+        content = load_source(args.content, size)
+        style = [load_source(source, size) for source in args.style]
+    style_masks = _load_masks(args.style_mask, content.shape[1:3])
+    _warn_about_memory(content, layer_backbone, args.optimizer, num_steps, profile, args.quiet)
     result, seconds = stylize_and_save(
-        content, style, output, quiet=args.quiet, backbone=args.backbone, weights=weights,
+        content, style if len(style) > 1 else style[0], output, quiet=args.quiet,
+        backbone=args.backbone, weights=weights,
         content_layers=content_layers, style_layers=style_layers,
         content_weight=args.content_weight, style_weight=args.style_weight,
         tv_weight=args.tv_weight, pooling=args.pooling, optimizer=args.optimizer,
-        num_steps=args.steps, learning_rate=args.learning_rate, init=args.init, seed=args.seed)
+        num_steps=num_steps, learning_rate=args.learning_rate, init=args.init, seed=args.seed,
+        style_blend_weights=args.style_blend_weights,
+        style_masks=style_masks, style_scale=args.style_scale, sizes=args.sizes,
+        style_statistic=args.style_statistic, preserve_colors=args.preserve_colors,
+        color_matching_method=args.color_matching_method, checkpoint=args.checkpoint)
     if history_path is not None:
         write_history(history_path, result, seconds,
                       {"content": args.content, "style": args.style, "output": str(output)})
@@ -339,8 +403,8 @@ def run_stylize(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     """Runs ``demo``: stylizes the sample photo with the sample painting."""
     output = _check_output_path(args.output)
-    fast = config.fast_mode()
-    size, steps = (FAST_SIZE, FAST_STEPS) if fast else (DEFAULT_SIZE, None)
+    profile = profiles.current_profile(announce=False)
+    size, steps = profile.image_size, profile.steps_for("lbfgs")
     with _one_line_notices(quiet=args.quiet):
         content = nst.sample_image(DEMO_CONTENT, max_size=size, timeout=DEMO_DOWNLOAD_TIMEOUT)
         style = nst.sample_image(DEMO_STYLE, max_size=size, timeout=DEMO_DOWNLOAD_TIMEOUT)
@@ -359,7 +423,8 @@ def run_doctor(args: argparse.Namespace) -> int:
     rows += _weights_rows(args.timeout)
     rows += [("memory", _status(_describe_memory)),
              ("cache folder", _status(lambda: str(config.cache_dir()))),
-             ("fast mode", _describe_fast_mode())]
+             ("fast mode", _describe_fast_mode()),
+             ("profile", _status(lambda: profiles.current_profile(announce=False).summary()))]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name + ':':<{width + 1}} {value}")
@@ -372,6 +437,10 @@ def run_fetch_weights(args: argparse.Namespace) -> int:
     Raises:
         RuntimeError: If any weights could not be loaded (after every line is printed).
     """
+    keras_models = features.imagenet_cache_path("vgg16").parent
+    if args.source is not None:
+        names = [features.IMAGENET_FILES[backbone] for backbone in args.backbone]
+        _copy_files(args.source / KERAS_FOLDER, keras_models, names)
     checks = {f"imagenet {backbone}": functools.partial(_fetch_imagenet, backbone, args.timeout)
               for backbone in args.backbone}
     checks["hed vgg16"] = _describe_hed
@@ -381,8 +450,11 @@ def run_fetch_weights(args: argparse.Namespace) -> int:
         print(f"{name}: {status}", flush=True)
         if status.startswith("failed"):
             failed.append(name)
+    if args.to is not None:
+        names = [features.IMAGENET_FILES[backbone] for backbone in args.backbone
+                 if features.imagenet_cache_path(backbone).is_file()]
+        _copy_files(keras_models, args.to / KERAS_FOLDER, names)
     if failed:
-        keras_models = features.imagenet_cache_path("vgg16").parent
         raise RuntimeError(
             f"could not get {', '.join(failed)}. Without internet, use --weights hed or random; "
             f"or run '{PROG} fetch-weights' on a machine with internet and copy its "
@@ -398,7 +470,15 @@ def run_fetch_samples(args: argparse.Namespace) -> int:
     """
     for name in args.names:
         _check_sample_name(name)
+    if args.source is not None:
+        source = args.source / SAMPLES_FOLDER
+        _copy_files(source, config.cache_dir("samples"),
+                    sorted(path.name for path in source.glob("*") if path.is_file()))
     statuses = samples.fetch_samples(args.names or None, timeout=args.timeout)
+    if args.to is not None:
+        cache = config.cache_dir("samples")
+        _copy_files(cache, args.to / SAMPLES_FOLDER,
+                    sorted(path.name for path in cache.glob("*") if path.is_file()))
     width = max(len(name) for name in statuses)
     for name, status in statuses.items():
         print(f"{name + ':':<{width + 1}} {status}", flush=True)
@@ -420,6 +500,126 @@ def run_samples(args: argparse.Namespace) -> int:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[-1]]))
+    return 0
+
+
+# ----------------------------------------------------------------------------
+# Fast style transfer: train-fast and apply-fast (see nst_teach.fast).
+
+
+def _add_fast_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Adds ``train-fast STYLE -o MODEL.keras`` and ``apply-fast MODEL.keras IMAGE... -o OUT``."""
+    from nst_teach.fast import CPU_DEFAULTS, GPU_DEFAULTS
+    from nst_teach.photos import PHOTO_DATASETS
+
+    def both(key: str) -> str:
+        return f"CPU {CPU_DEFAULTS[key]:g}, GPU {GPU_DEFAULTS[key]:g}"
+
+    train = commands.add_parser(
+        "train-fast", parents=[common], help="train a network that stylizes photos in one pass",
+        description="Trains a transformation network (Johnson et al. 2016) to paint photos in "
+                    "the style of STYLE (a path, URL or sample name), with the perceptual loss "
+                    "of 'stylize', and saves it as a .keras file for 'apply-fast'. Defaults "
+                    "depend on the device (a small network on a CPU).",
+        formatter_class=HelpFormatter)
+    train.add_argument("style", metavar="STYLE", help="style image: path, URL or sample")
+    train.add_argument("-o", "--output", required=True, metavar="MODEL.keras",
+                       help="where to save the trained network")
+    train.add_argument("--photos", default="offline", metavar="PHOTOS",
+                       help="training photos: 'offline' (generated + sample photo), a folder, "
+                            f"or a dataset downloaded on first use ({', '.join(PHOTO_DATASETS)})")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=positive_int,
+                        help=f"training steps (default: {both('num_steps')})")
+    length.add_argument("--minutes", type=positive_float,
+                        help="time budget in minutes instead of a number of steps")
+    train.add_argument("--size", type=positive_int, metavar="PX",
+                       help=f"side of the square training crops (default: {both('crop_size')})")
+    train.add_argument("--batch-size", type=positive_int,
+                       help=f"crops per step (default: {both('batch_size')})")
+    train.add_argument("--learning-rate", type=positive_float, metavar="RATE",
+                       help=f"Adam's learning rate (default: {both('learning_rate')})")
+    train.add_argument("--style-size", type=positive_int, metavar="PX",
+                       help=f"longer side of the style image (default: {both('style_size')})")
+    train.add_argument("--base-filters", type=positive_int,
+                       help=f"network width (default: {both('base_filters')})")
+    train.add_argument("--residual-blocks", type=positive_int,
+                       help=f"network depth (default: {both('num_residual_blocks')})")
+    for term in ("content", "style", "tv"):
+        train.add_argument(f"--{term}-weight", type=non_negative_float, metavar="WEIGHT",
+                           help=f"weight of the {term} term (default per weights)")
+    train.add_argument("--checkpoint-dir", metavar="DIR",
+                       help="keep checkpoints here and resume from them")
+    train.add_argument("--weights", default="auto", metavar="WEIGHTS",
+                       help="auto, imagenet, hed (offline VGG16), random, or an .h5 file")
+    train.add_argument("--seed", type=non_negative_int, default=0, help="seed of the network")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
+    train.set_defaults(handler=run_train_fast)
+
+    apply = commands.add_parser(
+        "apply-fast", parents=[common], help="stylize photos with a network from train-fast",
+        description="Stylizes each IMAGE in one pass through MODEL.keras. OUT is a file for "
+                    "one image, else a folder (IMAGE's name + '_stylized.png').",
+        formatter_class=HelpFormatter)
+    apply.add_argument("model", metavar="MODEL.keras", help="a network saved by train-fast")
+    apply.add_argument("images", nargs="+", metavar="IMAGE", help="photos: paths, URLs, samples")
+    apply.add_argument("-o", "--output", required=True, metavar="OUT",
+                       help="output file (.png/.jpg, one image) or folder")
+    apply.add_argument("--size", type=positive_int, metavar="PX",
+                       help="shrink each photo's longer side to at most PX first")
+    apply.set_defaults(handler=run_apply_fast)
+
+
+def run_train_fast(args: argparse.Namespace) -> int:
+    """Runs ``train-fast``: trains, saves the .keras file, prints a summary."""
+    output = pathlib.Path(args.output).expanduser()
+    if output.suffix != ".keras":
+        raise UsageError(f"save the network as a .keras file, such as "
+                         f"{output.with_suffix('.keras').name}, not '{args.output}'")
+    weights = _parse_weights(args.weights, None)
+    with _one_line_notices(quiet=args.quiet):
+        style = load_source(args.style, args.style_size or nst.fast.default_settings()["style_size"])
+    started = time.perf_counter()
+    result = nst.fast.train(
+        style, photos=args.photos, weights=weights, num_steps=args.steps,
+        max_seconds=None if args.minutes is None else 60 * args.minutes,
+        crop_size=args.size, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        style_size=args.style_size, base_filters=args.base_filters,
+        num_residual_blocks=args.residual_blocks, content_weight=args.content_weight,
+        style_weight=args.style_weight, tv_weight=args.tv_weight,
+        checkpoint_dir=args.checkpoint_dir, seed=args.seed, preview=None,
+        progress=not args.quiet, verbose=not args.quiet)
+    seconds = time.perf_counter() - started
+    if result.status == "not finite":
+        raise RuntimeError(result.message)
+    nst.fast.save(result.model, output)
+    last = result.history[-1]["total"] if result.history else float("nan")
+    print(output.resolve())
+    print(f"{result.step} steps, last batch loss {last:.4g}, {seconds:.1f} s on {result.device}, "
+          f"{result.settings['num_parameters']} parameters, {result.status}", flush=True)
+    return INTERRUPTED_EXIT_CODE if result.status == "interrupted" else 0
+
+
+def run_apply_fast(args: argparse.Namespace) -> int:
+    """Runs ``apply-fast``: stylizes each image and prints the paths written."""
+    output = pathlib.Path(args.output).expanduser()
+    to_file = output.suffix.lower() in IMAGE_SUFFIXES
+    if to_file and len(args.images) > 1:
+        raise UsageError(f"{len(args.images)} images need an output folder, not the file "
+                         f"'{args.output}'")
+    if not to_file and output.suffix:
+        raise UsageError(f"'{args.output}' is neither a folder nor a .png/.jpg file name")
+    model = nst.fast.load(args.model)
+    for source in args.images:
+        with _one_line_notices():
+            photo = load_source(source, args.size or 1 << 16)  # no --size: the photo's own size
+        started = time.perf_counter()
+        stylized = nst.fast.stylize(model, photo)
+        seconds = time.perf_counter() - started
+        target = output if to_file else output / f"{pathlib.Path(source).stem}_stylized.png"
+        nst.save_image(stylized, target)
+        print(f"{target.resolve()}  ({photo.shape[2]}x{photo.shape[1]} px, {seconds:.2f} s)",
+              flush=True)
     return 0
 
 
@@ -461,7 +661,7 @@ def stylize_and_save(content: np.ndarray, style: np.ndarray, output: pathlib.Pat
 
     Args:
         content: The content image, float32 ``(1, H, W, 3)`` in ``[0, 1]``.
-        style: The style image.
+        style: The style image, or a list of them.
         output: Where to save the result (.png, .jpg or .jpeg).
         quiet: Hide the progress bar and the library's notices.
         **options: Passed to `nst_teach.stylize`.
@@ -512,6 +712,37 @@ def _report(result: nst.StyleTransferResult, output: pathlib.Path, seconds: floa
     return INTERRUPTED_EXIT_CODE if result.status == "interrupted" else 0
 
 
+def _warn_about_memory(content: np.ndarray, backbone: str, optimizer: str,
+                       num_steps: int | None, profile: profiles.Profile, quiet: bool) -> None:
+    """Prints one line on stderr when the run's estimated peak memory exceeds the profile's budget.
+
+    The estimate never stops a run: a setting the table cannot describe is left to `stylize`.
+    """
+    try:
+        cost = estimate.estimate_cost(content.shape[1:3], backbone, optimizer, num_steps,
+                                      memory_budget_mb=profile.memory_budget_mb)
+    except ValueError:
+        return
+    if cost.warning and not quiet:
+        print(f"{PROG}: warning: {cost.warning}", file=sys.stderr)
+
+
+def _copy_files(source: pathlib.Path, target: pathlib.Path, names: Sequence[str]) -> None:
+    """Copies the named files from one folder to another and prints one line.
+
+    Raises:
+        FileNotFoundError: If the source folder does not exist.
+    """
+    if not source.is_dir():
+        raise FileNotFoundError(f"no folder {source}: make it with --to on a machine that has "
+                                "internet (see docs/offline_classroom.md)")
+    target.mkdir(parents=True, exist_ok=True)
+    copied = [name for name in names if (source / name).is_file()]
+    for name in copied:
+        shutil.copy2(source / name, target / name)
+    print(f"copied {len(copied)} file(s) from {source} to {target}", flush=True)
+
+
 def _check_output_path(text: str) -> pathlib.Path:
     path = pathlib.Path(text).expanduser()
     if path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -546,6 +777,27 @@ def _parse_layers(text: str, backbone: str, option: str) -> list[str]:
         return features.check_layer_names(backbone, names)
     except ValueError as error:
         raise UsageError(f"{option}: {error}") from None
+
+
+def _check_control_counts(args: argparse.Namespace) -> None:
+    """Checks that --style-blend-weights and --style-mask give one value per STYLE."""
+    for option, values in (("--style-blend-weights", args.style_blend_weights),
+                           ("--style-mask", args.style_mask)):
+        if values is not None and len(values) != len(args.style):
+            raise UsageError(f"{option} got {len(values)} values for {len(args.style)} STYLE "
+                             "images: give one per style")
+    if args.style_blend_weights is not None and sum(args.style_blend_weights) == 0:
+        raise UsageError("--style-blend-weights are all 0: give at least one style a weight > 0")
+
+
+def _load_masks(sources: list[str] | None, size: tuple[int, int]) -> list | None:
+    """Loads one mask per style at the content's size ('none': the whole image)."""
+    if sources is None:
+        return None
+    from nst_teach.masks import load_mask
+
+    return [None if source.lower() == "none" else load_mask(source, size=tuple(size))
+            for source in sources]
 
 
 def _check_sample_name(name: str) -> None:

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import socket
 import sys
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -48,6 +49,10 @@ IMAGENET_FILES = {
     "vgg19": "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
 }
 IMAGENET_HOST = "storage.googleapis.com"
+
+# With gradient checkpointing, blocks whose input has more rows than this are
+# computed in strips of this many rows (see FeatureExtractor).
+STRIP_ROWS = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,6 +167,23 @@ def preprocess_for_vgg(image: tf.Tensor) -> tf.Tensor:
     return bgr - tf.constant(VGG_MEAN_BGR, dtype=tf.float32)
 
 
+@dataclasses.dataclass(frozen=True)
+class Reduction:
+    """A transform that can be computed strip by strip (see `FeatureExtractor`).
+
+    The result for a layer is `finish(sum over strips of partial(rows, index))`,
+    where `partial(features, rows)` gets the activations of some rows and the
+    `slice` of the layer's rows they are, and returns a nest of tensors that
+    add up over strips (sums over positions, e.g. of F F^T for a Gram matrix).
+    """
+
+    partial: Callable[[tf.Tensor, slice], Any]
+    finish: Callable[[Any], Any]
+
+    def __call__(self, features: tf.Tensor) -> Any:
+        return self.finish(self.partial(features, slice(None)))
+
+
 class FeatureExtractor:
     """Returns named VGG activations of an image.
 
@@ -178,11 +200,25 @@ class FeatureExtractor:
         layers: Layer names whose activations to return.
         pooling: `"max"` (as VGG was trained) or `"average"` (Gatys et al.
             found it gives slightly smoother results).
+        checkpoint: Gradient checkpointing: wrap each VGG block in
+            `tf.recompute_grad`, so that a gradient through the network keeps
+            only the blocks' outputs and the requested activations and computes
+            the rest again during the backward pass. Same values and gradients,
+            less memory for large images, about one more forward pass of time.
+            A block whose input has more than `strip_rows` rows is then also
+            cut into horizontal strips (with a margin of one row per
+            convolution, so every kept row is exact), each recomputed alone:
+            with `Reduction` transforms, a full-resolution block1 activation
+            never exists as a whole.
+        strip_rows: See `checkpoint`; default `STRIP_ROWS`.
     """
 
-    def __init__(self, weights: BackboneWeights, layers: Sequence[str], pooling: str = "max"):
+    def __init__(self, weights: BackboneWeights, layers: Sequence[str], pooling: str = "max",
+                 checkpoint: bool = False, strip_rows: int | None = None):
         if pooling not in ("max", "average"):
             raise ValueError(f"pooling must be 'max' or 'average', got {pooling!r}.")
+        self.checkpoint = bool(checkpoint)
+        self.strip_rows = int(STRIP_ROWS if strip_rows is None else strip_rows)
         self.backbone = weights.backbone
         self.layers = check_layer_names(weights.backbone, layers)
         if not self.layers:
@@ -200,31 +236,172 @@ class FeatureExtractor:
                         for name, (kernel, bias) in weights.convolutions.items()
                         if name in self.network}
 
-    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+    def __call__(self, image: tf.Tensor,
+                 transforms: Mapping[str, Callable] | None = None) -> dict[str, Any]:
         """Runs the network.
 
         Args:
             image: float32 `(batch, H, W, 3)`, RGB in [0, 1].
+            transforms: Optional layer name to a function applied to that
+                layer's activations as soon as they are computed (e.g. a Gram
+                matrix, or a whole loss term); the output then holds its result
+                (a tensor or a tuple of tensors) instead of the activations.
+                The large activations are then not kept after their block, and
+                with `checkpoint` not even for the gradient (with a `Reduction`,
+                a stripped block's layer never exists as a whole).
 
         Returns:
-            Layer name to float32 activations `(batch, H_l, W_l, C_l)`.
+            Layer name to float32 activations `(batch, H_l, W_l, C_l)`, or to
+            the transform's result.
         """
         x = preprocess_for_vgg(image)
         outputs = {}
-        for name in self.network:
-            if name.endswith("_pool"):
-                pool = tf.nn.max_pool2d if self.pooling == "max" else tf.nn.avg_pool2d
-                x = pool(x, ksize=2, strides=2, padding="VALID")
-            else:
-                kernel, bias = self.kernels[name]
-                x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
-            if name in self.layers:
-                outputs[name] = x
+        transforms = transforms or {}
+        for block in self._blocks():
+            if self.checkpoint and (x.shape[1] or 0) > self.strip_rows:
+                x, requested = self._run_block_in_strips(block, x, transforms)
+                outputs.update(requested)
+                continue
+            structure = []  # the nesting of the block's outputs, filled when it runs
+
+            def run_block(x, block=block, structure=structure):
+                requested = self._run_block(block, x, transforms)
+                structure[:] = [requested]
+                return tf.nest.flatten(requested)
+
+            if self.checkpoint:
+                run_block = tf.recompute_grad(run_block)
+            flat = run_block(x)
+            x, requested = tf.nest.pack_sequence_as(structure[0], flat)
+            outputs.update(requested)
         return outputs
+
+    def _blocks(self) -> list[list[str]]:
+        """The computed layers, grouped by block (`block3_conv1` ... `block3_pool`)."""
+        blocks = {}
+        for name in self.network:
+            blocks.setdefault(name.split("_")[0], []).append(name)
+        return list(blocks.values())
+
+    def _run_block(self, names: list[str], x: tf.Tensor,
+                   transforms: Mapping[str, Callable]) -> tuple[tf.Tensor, dict]:
+        """Runs some consecutive layers; returns the last output and the requested ones."""
+        requested = {}
+        for name in names:
+            x = self._layer(name, x)
+            if name in self.layers:
+                requested[name] = transforms[name](x) if name in transforms else x
+        return x, requested
+
+    def _layer(self, name: str, x: tf.Tensor) -> tf.Tensor:
+        if name.endswith("_pool"):
+            pool = tf.nn.max_pool2d if self.pooling == "max" else tf.nn.avg_pool2d
+            return pool(x, ksize=2, strides=2, padding="VALID")
+        kernel, bias = self.kernels[name]
+        return tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
+
+    def _run_block_in_strips(self, names: list[str], x: tf.Tensor,
+                             transforms: Mapping[str, Callable]) -> tuple[tf.Tensor, dict]:
+        """Runs a block strip by strip (each under `tf.recompute_grad`) and joins the results.
+
+        A strip of rows [start, end) (start even, for the 2x2 pooling) is computed
+        from the rows [start - m, end + m), m = the block's convolutions: each
+        convolution spoils one row at a cut edge, so the kept rows are exact, and at
+        the image's edges "SAME" zero padding is the image's own.
+        """
+        height = x.shape[1]
+        margin = sum("_conv" in name for name in names)
+        step = 2 * math.ceil(self.strip_rows / 2)
+        pieces, parts = [], {}
+        for start in range(0, height, step):
+            end = min(start + step, height)
+            low, high = max(0, start - margin), min(height, end + margin)
+            structure = []
+
+            def run_strip(piece, start=start, end=end, low=low, structure=structure):
+                outputs = self._run_strip(names, piece, start, end, low, transforms)
+                structure[:] = [outputs]
+                return tf.nest.flatten(outputs)
+
+            flat = tf.recompute_grad(run_strip)(x[:, low:high])
+            piece, requested = tf.nest.pack_sequence_as(structure[0], flat)
+            pieces.append(piece)
+            for name, value in requested.items():
+                parts.setdefault(name, []).append(value)
+        requested = {}
+        for name, values in parts.items():
+            transform = transforms.get(name)
+            if isinstance(transform, Reduction):
+                total = tf.nest.map_structure(lambda *strips: tf.add_n(strips), *values)
+                requested[name] = transform.finish(total)
+            else:
+                joined = tf.concat(values, axis=1)
+                requested[name] = joined if transform is None else transform(joined)
+        return tf.concat(pieces, axis=1), requested
+
+    def _run_strip(self, names: list[str], x: tf.Tensor, start: int, end: int, low: int,
+                   transforms: Mapping[str, Callable]) -> tuple[tf.Tensor, dict]:
+        """One strip of a block: `x` holds the input's rows from `low`; keeps [start, end)."""
+        requested = {}
+        for name in names:
+            if name.endswith("_pool"):  # crop the margins first: the strip's rows only
+                x = self._layer(name, x[:, start - low:end - low])
+                start, end, low = start // 2, start // 2 + x.shape[1], start // 2
+            else:
+                x = self._layer(name, x)
+            if name in self.layers:
+                kept = x[:, start - low:end - low]
+                transform = transforms.get(name)
+                requested[name] = (transform.partial(kept, slice(start, end))
+                                   if isinstance(transform, Reduction) else kept)
+        return x[:, start - low:end - low], requested
 
     def __repr__(self) -> str:
         return (f"FeatureExtractor({self.backbone}, weights={self.source!r}, "
                 f"layers={self.layers}, pooling={self.pooling!r})")
+
+
+def minimum_image_side(backbone: str, layers: Sequence[str]) -> int:
+    """The smallest height or width an image needs so every layer has >= 1 activation.
+
+    Each 2x2 "valid" pooling before the deepest layer halves the size
+    (rounding down), so `2 ** poolings` pixels are needed: 16 for block5_conv1.
+    """
+    check_layer_names(backbone, layers)
+    names = layer_names(backbone)
+    deepest = max(names.index(name) for name in layers)
+    return 2 ** sum(name.endswith("_pool") for name in names[: deepest + 1])
+
+
+def layer_masks(mask: tf.Tensor, backbone: str, layers: Sequence[str]) -> dict[str, tf.Tensor]:
+    """Brings a mask drawn on the image to the resolution of each layer.
+
+    The mask goes through the same 2x2, stride-2, "valid" poolings as the image
+    (average pooling whatever the network's pooling), so it has exactly the
+    layer's height and width, and each value is the fraction of the layer
+    cell's pixels that the mask covers (a hard edge becomes a soft one, 0 and 1
+    far from it). Convolutions keep the size and do not change the mask.
+    Gatys et al. (2017) compare this simple propagation with eroded masks.
+
+    Args:
+        mask: float32 `(1, H, W, 1)` in [0, 1], the image's height and width.
+        backbone: `"vgg16"` or `"vgg19"`.
+        layers: Layer names.
+
+    Returns:
+        Layer name to float32 `(1, H_l, W_l, 1)` in [0, 1].
+    """
+    check_layer_names(backbone, layers)
+    mask = tf.cast(tf.convert_to_tensor(mask), tf.float32)
+    masks = {}
+    for name in layer_names(backbone):
+        if name.endswith("_pool"):
+            mask = tf.nn.avg_pool2d(mask, ksize=2, strides=2, padding="VALID")
+        if name in layers:
+            masks[name] = mask
+        if len(masks) == len(set(layers)):
+            break
+    return masks
 
 
 def load_weights(backbone: str | None = None, weights: str | os.PathLike | None = "auto",

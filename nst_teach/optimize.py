@@ -11,7 +11,7 @@ when the loss blows up.
 from __future__ import annotations
 
 import dataclasses
-import os
+import functools
 import sys
 import threading
 import time
@@ -20,11 +20,17 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
+from nst_teach import controls
 from nst_teach.callbacks import ProgressBar, Run, as_callbacks
 from nst_teach.features import BackboneWeights, layer_names, load_weights
-from nst_teach.images import check_image, load_image, resize_image
+from nst_teach.images import check_image, resize_image
 from nst_teach.lbfgs import LBFGS
-from nst_teach.losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, StyleTransferLoss
+from nst_teach.losses import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    StyleTransferLoss,
+    blend_weights,
+)
 
 # Loss weights that give a clearly stylized picture, per weights source.
 # ImageNet: the TensorFlow tutorial's. hed: its activations are scaled
@@ -190,12 +196,6 @@ def initial_image(init, content: np.ndarray, style: np.ndarray, seed: int) -> np
     return image
 
 
-def _as_image(source, name: str) -> np.ndarray:
-    if isinstance(source, (str, os.PathLike, bytes)):
-        return load_image(source)
-    return check_image(source, name)
-
-
 def resolve_weights(backbone, weights, layers: Sequence[str], seed: int = 0,
                     verbose: bool = True) -> BackboneWeights:
     """Returns `weights` if already loaded, else loads what `layers` need."""
@@ -211,34 +211,53 @@ def resolve_weights(backbone, weights, layers: Sequence[str], seed: int = 0,
     return load_weights(backbone, weights, up_to=up_to, seed=seed, verbose=verbose)
 
 
+def _loss_options(backbone_weights, content_layers, style_layers, content_weight, style_weight,
+                  tv_weight, pooling, style_blend_weights, style_statistic, checkpoint) -> dict:
+    """The options of `StyleTransferLoss`, with the default loss weights filled in."""
+    defaults = default_loss_weights(backbone_weights)
+    chosen = {"content_weight": content_weight, "style_weight": style_weight,
+              "tv_weight": tv_weight}
+    return {"content_layers": content_layers, "style_layers": style_layers,
+            **{term: defaults[term] if value is None else value for term, value in chosen.items()},
+            "pooling": pooling, "style_blend_weights": style_blend_weights,
+            "style_statistic": style_statistic, "checkpoint": checkpoint}
+
+
 def build_loss(content, style, *, backbone=None, weights="auto",
                content_layers=DEFAULT_CONTENT_LAYERS, style_layers=DEFAULT_STYLE_LAYERS,
                content_weight=None, style_weight=None, tv_weight=None, pooling="max",
+               style_blend_weights=None, style_masks=None, style_scale=1.0, sizes=None,
+               style_statistic="gram", preserve_colors=None,
+               color_matching_method="mean_covariance", checkpoint=False,
                seed=0, verbose=True) -> StyleTransferLoss:
-    """Resolves every option and builds the objective `stylize` minimizes."""
-    layers = [*content_layers, *style_layers]
-    backbone_weights = resolve_weights(backbone, weights, layers, seed, verbose)
-    defaults = default_loss_weights(backbone_weights)
-    return StyleTransferLoss(
-        backbone_weights, _as_image(content, "content"), _as_image(style, "style"),
-        content_layers=content_layers, style_layers=style_layers,
-        content_weight=defaults["content_weight"] if content_weight is None else content_weight,
-        style_weight=defaults["style_weight"] if style_weight is None else style_weight,
-        tv_weight=defaults["tv_weight"] if tv_weight is None else tv_weight,
-        pooling=pooling)
+    """Resolves every option and builds the objective `stylize` minimizes (at its last stage)."""
+    inputs = controls.prepare_inputs(content, style, style_masks, preserve_colors,
+                                     color_matching_method)
+    shape = controls.stage_shapes(inputs.content.shape, controls.check_sizes(sizes))[-1]
+    backbone_weights = resolve_weights(backbone, weights, [*content_layers, *style_layers],
+                                       seed, verbose)
+    return controls.stage_loss(backbone_weights, inputs, shape,
+                               controls.check_style_scale(style_scale),
+                      **_loss_options(backbone_weights, content_layers, style_layers,
+                                      content_weight, style_weight, tv_weight, pooling,
+                                      style_blend_weights, style_statistic, checkpoint))
 
 
 def compute_losses(image, content, style, **options) -> dict[str, float]:
     """Computes every loss term of one image, without optimizing.
 
     Takes the same options as `stylize` (backbone, weights, layers, loss
-    weights, pooling) and returns exactly the terms it minimizes.
+    weights, pooling and the controls) and returns exactly the terms it
+    minimizes. With `sizes`, the terms of its last stage (the image must have
+    that stage's size); with `preserve_colors="luminance"`, the terms of the
+    image's luminance, which is what `stylize` optimizes.
 
     Args:
-        image: float32 `(1, H, W, 3)` in [0, 1], the content image's size.
+        image: float32 `(1, H, W, 3)` in [0, 1], the content image's size
+            (or the last stage's, with `sizes`).
         content: The content image (array or anything `load_image` takes).
-        style: The style image.
-        **options: See `stylize`.
+        style: The style image, or a list of them.
+        **options: See `stylize` (the loss options only).
 
     Returns:
         `total`, `content`, `style`, `tv` and the per-layer terms, as floats.
@@ -247,7 +266,12 @@ def compute_losses(image, content, style, **options) -> dict[str, float]:
     image = check_image(image, "image")
     if image.shape != loss.content_image.shape:
         raise ValueError(f"image has shape {image.shape} but the content image has "
-                         f"{loss.content_image.shape}.")
+                         f"{loss.content_image.shape}; pass the same sizes as to stylize, or "
+                         "resize the content with nst_teach.resize_image.")
+    if options.get("preserve_colors") == "luminance":
+        from nst_teach.color import luminance_image
+
+        image = check_image(luminance_image(image), "luminance")
     return {name: float(value) for name, value in loss(tf.constant(image)).items()}
 
 
@@ -256,15 +280,22 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
             content_weight: float | None = None, style_weight: float | None = None,
             tv_weight: float | None = None, pooling: str = "max", optimizer: str = "lbfgs",
-            num_steps: int | None = None, learning_rate: float | None = None,
+            num_steps: int | Sequence[int] | None = None, learning_rate: float | None = None,
             init: Any = "content", seed: int = 0, callbacks=None, progress: bool = True,
             stop_event: threading.Event | None = None, verbose: bool = True,
-            optimizer_options: dict | None = None) -> StyleTransferResult:
+            optimizer_options: dict | None = None,
+            style_blend_weights: Sequence[float] | None = None,
+            style_masks: Sequence[Any] | None = None, style_scale: float = 1.0,
+            sizes: Sequence[int] | None = None, style_statistic: str = "gram",
+            preserve_colors: str | None = None,
+            color_matching_method: str = "mean_covariance",
+            checkpoint: bool = False) -> StyleTransferResult:
     """Paints `content` in the style of `style` by optimizing its pixels.
 
     Args:
         content: float32 `(1, H, W, 3)` in [0, 1], or a path, URL or bytes.
-        style: The style image, same contract; any size.
+        style: The style image, same contract, any size; or a list of them
+            (several styles, see `style_blend_weights` and `style_masks`).
         backbone: `"vgg16"`, `"vgg19"` or `None` (what the weights imply).
         weights: `"auto"`, `"imagenet"`, `"hed"`, `None` (random), an `.h5`
             path, or a `BackboneWeights` already loaded (fastest when repeated).
@@ -273,12 +304,15 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
         content_weight: Weight of the content term (default per weights).
         style_weight: Weight of the style term (default per weights).
         tv_weight: Weight of the total-variation term (default per weights).
-        pooling: `"max"` or `"average"`.
+        pooling: `"max"` (VGG's own) or `"average"` (recommended by Gatys et
+            al. 2016 for smoother results).
         optimizer: `"lbfgs"` (default, fastest), `"adam"` or `"sgd"`.
-        num_steps: Optimizer steps (default per optimizer).
+        num_steps: Optimizer steps (default per optimizer); with `sizes`, per
+            stage: one number for every stage or a list with one per stage.
         learning_rate: Step size for Adam and SGD (default per optimizer).
         init: `"content"`, `"style"`, `"noise"` (seeded) or an image to start
-            from (to continue an earlier run).
+            from (to continue an earlier run; with `sizes`, resized to the
+            first stage).
         seed: Seed for the noise init and for random weights.
         callbacks: Functions `f(run)` or `Callback` objects (see callbacks.py).
         progress: Show a progress bar.
@@ -286,34 +320,148 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             current step and keeps the best image (widgets use this).
         verbose: Print which weights were chosen and how the run ended.
         optimizer_options: Extra options for the optimizer (e.g. `memory`).
+        style_blend_weights: With several styles, one weight >= 0 per style,
+            normalised to sum to 1 (default equal). Without masks, the target
+            statistics are the blend of the styles' (Johnson's neural-style);
+            with masks, they weigh the regions' terms.
+        style_masks: `None`, or one entry per style: a mask float32
+            `(1, H, W, 1)` in [0, 1] at the content's size (`(H, W)` and other
+            sizes of the same aspect are accepted, see
+            `nst_teach.controls.check_masks`) or `None` (the whole image).
+            Each style is matched only where its mask is on (guided Gram
+            matrices, Gatys et al. 2017); where every mask is 0, only the
+            content and TV terms act.
+        style_scale: The style's longer side relative to the output's: 1 (the
+            default) resizes every style to the output's longer side, 2 to
+            twice it (larger strokes), 0.5 to half (smaller strokes).
+        sizes: Coarse to fine: the longer side of each stage, e.g.
+            `(256, 512, 1024)`. Each stage starts from the previous stage's best
+            image, upsampled (Lanczos, `resize_image`); content, masks and
+            scaled styles are rebuilt at each size, the weights reused. The
+            upsampling counts as one step in the history. `None`: one stage at
+            the content image's size.
+        style_statistic: `"gram"` (Gram matrices) or `"mean_std"` (per-channel
+            mean and standard deviation, AdaIN's statistics).
+        preserve_colors: `None`, `"luminance"` (optimize the luminance only,
+            then put the content's colours back) or `"color_matching"`
+            (recolour the styles to the content's colours first), Gatys et al.
+            2017. See `nst_teach.controls.prepare_colors`.
+        color_matching_method: `"mean_covariance"` or `"histogram"`, for
+            `preserve_colors="color_matching"`.
+        checkpoint: Gradient checkpointing in the network, large blocks
+            computed in strips of rows (see `FeatureExtractor`): the same
+            objective with much less memory for large images, about 30% more
+            time. A 1024 px output through `sizes=(256, 512, 1024)` peaks at
+            about 2000 MB instead of 3500 MB on CPU (about 1800 MB with the
+            environment variable TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1 set before
+            TensorFlow starts); see benchmarks/bench_coarse_to_fine.py.
 
     Returns:
-        A `StyleTransferResult` with `.image` and `.history`.
+        A `StyleTransferResult` with `.image` (the last stage's size) and
+        `.history`. A Stop, a KeyboardInterrupt or a non-finite loss ends the
+        whole run and keeps the best image of the current stage.
     """
-    num_steps = OPTIMIZER_DEFAULTS.get(optimizer, {}).get("num_steps", 0) if num_steps is None else num_steps
-    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
-        raise ValueError(f"num_steps must be a whole number >= 0, got {num_steps!r}.")
-    solver = make_optimizer(optimizer, learning_rate, **(optimizer_options or {}))
-    loss = build_loss(content, style, backbone=backbone, weights=weights,
-                      content_layers=content_layers, style_layers=style_layers,
-                      content_weight=content_weight, style_weight=style_weight,
-                      tv_weight=tv_weight, pooling=pooling, seed=seed, verbose=verbose)
-    image = tf.Variable(initial_image(init, loss.content_image, loss.style_image, seed))
+    if num_steps is None:
+        num_steps = OPTIMIZER_DEFAULTS.get(optimizer, {}).get("num_steps", 0)
+    make_optimizer(optimizer, learning_rate, **(optimizer_options or {}))  # checks the options
+    inputs = controls.prepare_inputs(content, style, style_masks, preserve_colors,
+                                     color_matching_method)
+    sizes = controls.check_sizes(sizes)
+    shapes = controls.stage_shapes(inputs.content.shape, sizes)
+    stage_steps = controls.steps_per_stage(num_steps, len(shapes))
+    style_scale = controls.check_style_scale(style_scale)
+    blend_weights(len(inputs.styles), style_blend_weights)  # checks them before loading weights
+    backbone_weights = resolve_weights(backbone, weights, [*content_layers, *style_layers],
+                                       seed, verbose)
+    loss_options = _loss_options(backbone_weights, content_layers, style_layers, content_weight,
+                                 style_weight, tv_weight, pooling, style_blend_weights,
+                                 style_statistic, checkpoint)
+    first_loss = controls.stage_loss(backbone_weights, inputs, shapes[0], style_scale,
+                                     **loss_options)
+    settings = {**first_loss.settings(), "optimizer": optimizer,
+                "num_steps": stage_steps[0] if sizes is None else stage_steps,
+                "learning_rate": getattr(make_optimizer(optimizer, learning_rate), "learning_rate",
+                                         None),
+                "seed": seed, "init": init if isinstance(init, str) else "image",
+                "sizes": sizes, "style_scale": style_scale, "preserve_colors": preserve_colors,
+                "color_matching_method": color_matching_method, "checkpoint": bool(checkpoint)}
+    start = _initial_image(init, first_loss, inputs, preserve_colors, seed)
+    # The current stage's image and best image (step, total); callbacks read them.
+    stage = {"image": tf.constant(start),
+             "best": {"image": tf.constant(start), "step": 0, "total": np.inf}}
+    finish = functools.partial(controls.restore_colors, content=inputs.original_content,
+                               preserve_colors=preserve_colors)
+    run = Run(num_steps=sum(stage_steps) + len(shapes) - 1, device=device_name(),
+              settings=settings, get_image=lambda: finish(stage["image"].numpy()),
+              get_best_image=lambda: finish(stage["best"]["image"].numpy()),
+              stop_event=stop_event or threading.Event())
+    callback_list = as_callbacks(callbacks) + ([ProgressBar()] if progress else [])
+    for callback in callback_list:
+        callback.on_start(run)
+    run.started = time.perf_counter()
+    finite = True
+    try:
+        for index, (shape, steps) in enumerate(zip(shapes, stage_steps)):
+            if index > 0:
+                if run.stop_event.is_set():
+                    break
+                loss = controls.stage_loss(backbone_weights, inputs, shape, style_scale,
+                                           **loss_options)
+                start = resize_image(stage["best"]["image"].numpy(), shape)
+                run.step += 1  # the upsampling counts as a step
+            else:
+                loss, first_loss = first_loss, None  # each stage's targets freed after it
+            finite = _optimize_stage(loss, start, steps, lambda: make_optimizer(
+                optimizer, learning_rate, **(optimizer_options or {})), run, callback_list, stage)
+            del loss
+            if not finite or run.stop_event.is_set():
+                break
+        _set_status(run, finite, stage["best"])
+    except KeyboardInterrupt:
+        run.status, run.message = "interrupted", f"Interrupted at step {run.step}."
+    finally:
+        for callback in callback_list:
+            callback.on_end(run)
+    if verbose and run.status != "completed":
+        print(f"nst_teach: {run.message}", file=sys.stderr)
+    best = stage["best"]
+    return StyleTransferResult(image=finish(best["image"].numpy()), history=run.history,
+                               status=run.status, message=run.message, device=run.device,
+                               settings=settings, best_step=best["step"])
+
+
+def _initial_image(init, loss: StyleTransferLoss, inputs: controls.StyleInputs, preserve_colors,
+                   seed: int) -> np.ndarray:
+    """The first stage's start: `initial_image`, an init image resized and colour-prepared."""
+    if not isinstance(init, str):
+        init = check_image(init, "init")
+        if preserve_colors == "luminance":
+            from nst_teach.color import luminance_image
+
+            init = check_image(luminance_image(init), "init")
+        if inputs.content.shape != loss.content_image.shape:  # coarse to fine: first stage
+            init = resize_image(init, tuple(loss.content_image.shape[1:3]))
+    return initial_image(init, loss.content_image, inputs.styles[0], seed)
+
+
+def _optimize_stage(loss: StyleTransferLoss, start: np.ndarray, num_steps: int, new_optimizer,
+                    run: Run, callback_list: list, stage: dict) -> bool:
+    """Runs the loop at one size; returns False if the loss stopped being finite.
+
+    `run.step` already counts this stage's first evaluation. `stage` gets the
+    stage's `tf.Variable` ("image") and its best image ("best": image, step,
+    total), which callbacks and `stylize` read.
+    """
+    image = tf.Variable(start)
+    solver = new_optimizer()
+    best = {"image": tf.identity(image), "step": run.step, "total": np.inf}
+    stage.update(image=image, best=best)
 
     @tf.function
     def evaluate():
         with tf.GradientTape() as tape:
             losses = loss(image)
         return losses, tape.gradient(losses["total"], image)
-
-    settings = {**loss.settings(), "optimizer": optimizer, "num_steps": int(num_steps),
-                "learning_rate": getattr(solver, "learning_rate", None), "seed": seed,
-                "init": init if isinstance(init, str) else "image"}
-    best = {"image": tf.identity(image), "step": 0, "total": np.inf}
-    run = Run(num_steps=int(num_steps), device=device_name(), settings=settings,
-              get_image=lambda: image.numpy(), get_best_image=lambda: best["image"].numpy(),
-              stop_event=stop_event or threading.Event())
-    callback_list = as_callbacks(callbacks) + ([ProgressBar()] if progress else [])
 
     def record(losses) -> bool:
         """Appends the step's losses to the history; False if they are not finite."""
@@ -326,37 +474,32 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             best.update(image=tf.identity(image), step=run.step, total=values["total"])
         return True
 
-    for callback in callback_list:
-        callback.on_start(run)
-    run.started = time.perf_counter()
-    try:
-        losses, gradient = evaluate()
-        finite = record(losses)
-        while finite and run.step < num_steps and not run.stop_event.is_set():
-            losses, gradient = solver.step(image, evaluate, losses, gradient)
-            run.step += 1
-            finite = record(losses)
-            for callback in callback_list:
-                if run.step % callback.every == 0 or run.step == num_steps:
-                    callback.on_step(run)
-        if not finite:
-            run.status = "not finite"
-            run.message = (f"The loss became {run.latest['total']} at step {run.step}; returning "
-                           f"the best finite image (step {best['step']}). Lower the learning rate "
-                           "or the loss weights.")
-        elif run.step < num_steps:
-            run.status, run.message = "stopped", f"Stopped at step {run.step}."
-        else:
-            run.status, run.message = "completed", f"Completed {run.step} steps."
-    except KeyboardInterrupt:
-        run.status, run.message = "interrupted", f"Interrupted at step {run.step}."
-    finally:
+    def after_step():
         for callback in callback_list:
-            callback.on_end(run)
-    if verbose and run.status != "completed":
-        print(f"nst_teach: {run.message}", file=sys.stderr)
-    if not np.isfinite(best["total"]):  # not even the initial image had a finite loss
-        best["step"] = 0
-    return StyleTransferResult(image=best["image"].numpy(), history=run.history,
-                               status=run.status, message=run.message, device=run.device,
-                               settings=settings, best_step=best["step"])
+            if run.step % callback.every == 0 or run.step == run.num_steps:
+                callback.on_step(run)
+
+    losses, gradient = evaluate()
+    finite = record(losses)
+    if run.step > 0:  # the first evaluation of a later stage is a step of the run
+        after_step()
+    end = run.step + num_steps
+    while finite and run.step < end and not run.stop_event.is_set():
+        losses, gradient = solver.step(image, evaluate, losses, gradient)
+        run.step += 1
+        finite = record(losses)
+        after_step()
+    return finite
+
+
+def _set_status(run: Run, finite: bool, best: dict) -> None:
+    """Sets `run.status` and `run.message` after the loop ended without an interrupt."""
+    if not finite:
+        run.status = "not finite"
+        run.message = (f"The loss became {run.latest['total']} at step {run.step}; returning "
+                       f"the best finite image (step {best['step']}). Lower the learning rate "
+                       "or the loss weights.")
+    elif run.step < run.num_steps:
+        run.status, run.message = "stopped", f"Stopped at step {run.step}."
+    else:
+        run.status, run.message = "completed", f"Completed {run.step} steps."

@@ -30,8 +30,9 @@ import ipywidgets as widgets
 import numpy as np
 import tensorflow as tf
 
-from nst_teach import plots
+from nst_teach import plots, presets
 from nst_teach.callbacks import Callback, Run
+from nst_teach.estimate import warn_if_too_large
 from nst_teach.features import (
     BackboneWeights,
     FeatureExtractor,
@@ -52,6 +53,7 @@ from nst_teach.images import (
 from nst_teach.losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, style_loss
 from nst_teach.optimize import (OPTIMIZER_DEFAULTS, default_loss_weights, device_name,
                                 stylize)
+from nst_teach.profiles import current_profile
 from nst_teach.samples import KINDS, SampleFallbackWarning, sample_image, sample_names
 
 ERROR_STYLE = "color: #b00020"
@@ -59,6 +61,7 @@ MAX_MESSAGE_CHARACTERS = 400
 LOAD_ERRORS = (ValueError, TypeError, OSError)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 GIVEN = "(given)"  # the picker entry of an image passed to the Studio
+CUSTOM = "(custom)"  # the Preset menu's entry once a setting differs from the preset
 IMAGE_SIZES = range(64, 512 + 1, 32)  # what the Studio's image-size slider offers
 PREVIEW_WIDTH = "320px"
 THUMBNAIL_WIDTH = "96px"
@@ -504,7 +507,10 @@ class Studio(_Displayable):
     Tests and scripts drive it without clicking: `run()`, `stop()`, `wait()`,
     `continue_run()`, `save()`, `add_upload()`. The strength slider
     multiplies the default style weight and is linked both ways with the
-    style-weight field; choosing an optimizer sets the steps to its default.
+    style-weight field (`nst.presets.strength_to_weights`); choosing an
+    optimizer sets the steps to its default. The Preset menu (`nst.presets`)
+    sets the image size, optimizer, steps and strength at once; changing any
+    of them afterwards shows "(custom)".
 
     The content and the style each have a picker (`pickers[kind]`: the image
     given here, a sample or an upload) and a FileUpload (`uploads[kind]`).
@@ -520,13 +526,21 @@ class Studio(_Displayable):
         weights: A `BackboneWeights`, or what `nst.load_weights` takes
             (`"auto"`, `"imagenet"`, `"hed"`, `None` for random).
         max_size: The initial image size: both images are shrunk to this
-            longer side (the size slider changes it).
-        preview_seconds: Shortest time between two preview updates.
+            longer side (the size slider changes it). None: the profile's
+            ``image_size`` (`nst.current_profile()`: 256 on a CPU and on
+            Binder, 512 with a GPU, 64 in fast mode).
+        preview_seconds: Shortest time between two preview updates (None: the
+            profile's; Binder's is longer). A run whose estimated peak memory
+            exceeds the profile's budget issues a `MemoryBudgetWarning`.
         output_path: Initial value of the Save path.
     """
 
-    def __init__(self, content: Any, style: Any, weights: Any = "auto", max_size: int = 256,
-                 preview_seconds: float = 0.5, output_path: str = "stylized.png"):
+    def __init__(self, content: Any, style: Any, weights: Any = "auto",
+                 max_size: int | None = None, preview_seconds: float | None = None,
+                 output_path: str = "stylized.png"):
+        profile = current_profile()  # where we run: Binder, Colab, local (nst_teach.profiles)
+        max_size = profile.image_size if max_size is None else max_size
+        preview_seconds = profile.preview_seconds if preview_seconds is None else preview_seconds
         self.weights = weights if isinstance(weights, BackboneWeights) else load_weights(
             None, weights)
         self.size_limit = max(IMAGE_SIZES[-1], max_size)
@@ -543,7 +557,7 @@ class Studio(_Displayable):
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
-        self._linking = self._updating = False
+        self._linking = self._updating = self._applying_preset = False
         self.monitor = _StudioMonitor(self, preview_seconds)
         # Drawing the loss plot costs ~0.1 s: at most once a second and under 2% of
         # the run, which leaves room for the preview in a 5% budget
@@ -616,6 +630,11 @@ class Studio(_Displayable):
         self.save_button.on_click(lambda button: self._click(self.save))
         self.optimizer.observe(self._on_optimizer, names="value")
         self.strength.observe(self._on_strength, names="value")
+        self.preset = widgets.Dropdown(options=[CUSTOM, *presets.names()], value=CUSTOM,
+                                       description="preset")
+        self.preset.observe(self._on_preset, names="value")
+        for control in (self.size, self.steps, self.optimizer, self.strength):
+            control.observe(self._on_manual_change, names="value")
         self.style_weight.observe(self._on_style_weight, names="value")
         thumbnails = widgets.VBox([widgets.HTML("content"), self.thumbnails["content"],
                                    widgets.HTML("style"), self.thumbnails["style"]])
@@ -623,7 +642,7 @@ class Studio(_Displayable):
             widgets.HBox([self.run_button, self.stop_button, self.continue_button]),
             widgets.HBox([self.pickers["content"], self.uploads["content"]]),
             widgets.HBox([self.pickers["style"], self.uploads["style"]]),
-            self.size,
+            widgets.HBox([self.preset, self.size]),
             widgets.HBox([self.steps, self.optimizer]),
             self.strength,
             widgets.HBox([self.content_weight, self.style_weight, self.tv_weight]),
@@ -647,7 +666,8 @@ class Studio(_Displayable):
         if not self._linking:
             self._linking = True
             try:
-                self.style_weight.value = self.base_style_weight * change["new"]
+                self.style_weight.value = presets.strength_to_weights(
+                    change["new"], self.weights)["style_weight"]
             finally:
                 self._linking = False
 
@@ -655,9 +675,34 @@ class Studio(_Displayable):
         if not self._linking and change["new"] > 0:
             self._linking = True
             try:
-                self.strength.value = change["new"] / self.base_style_weight
+                self.strength.value = presets.weights_to_strength(change["new"], self.weights)
             finally:
                 self._linking = False
+
+    def apply_preset(self, name: str) -> None:
+        """Sets the image size, optimizer, steps and strength of a preset (`nst.presets`).
+
+        Raises:
+            ValueError: If there is no preset called `name`.
+        """
+        preset = presets.get(name)
+        self._applying_preset = True
+        try:
+            self.optimizer.value = preset.optimizer  # first: it resets the steps
+            self.steps.value = preset.num_steps
+            self.size.value = min(max(preset.image_size, self.size.min), self.size.max)
+            self.strength.value = preset.strength
+            self.preset.value = name
+        finally:
+            self._applying_preset = False
+
+    def _on_preset(self, change: dict) -> None:
+        if not self._applying_preset and change["new"] != CUSTOM:
+            self.apply_preset(change["new"])
+
+    def _on_manual_change(self, change: dict) -> None:
+        if not self._applying_preset:
+            self.preset.value = CUSTOM
 
     def _click(self, action) -> None:
         """Runs a button's action, showing a failure in the status line."""
@@ -808,6 +853,14 @@ class Studio(_Displayable):
         self._stop_event = threading.Event()
         self._set_running(True)
         self.status.value = f"Starting · {self.device} · {settings['optimizer']} ..."
+        try:  # warns (MemoryBudgetWarning) when the estimated peak exceeds the profile's budget
+            cost = warn_if_too_large(self.content.shape[1:3], self.weights.backbone,
+                                     settings["optimizer"], settings["num_steps"],
+                                     current_profile(announce=False).memory_budget_mb, stacklevel=3)
+        except ValueError:  # a setting the measured table does not describe: no estimate
+            cost = None
+        if cost is not None and cost.warning:
+            self.status.value += " " + html.escape(cost.warning)
         self._thread = threading.Thread(target=self._optimize, args=(settings, init),
                                         name="nst_teach-studio", daemon=True)
         self._thread.start()
@@ -850,7 +903,7 @@ class Studio(_Displayable):
         self.run_button.disabled = self.continue_button.disabled = running
         self.save_button.disabled = running
         self.stop_button.disabled = not running
-        for control in (*self.pickers.values(), *self.uploads.values(), self.size,
+        for control in (*self.pickers.values(), *self.uploads.values(), self.size, self.preset,
                         *self.style_layer_boxes.values(), self.content_layer):
             control.disabled = running
 

@@ -76,3 +76,38 @@ def test_postbuild_does_what_binder_needs(needle):
     assert text.startswith("#!/bin/bash")
     assert needle in text
     assert postbuild.stat().st_mode & 0o111, "postBuild must be executable"
+
+
+# ----------------------------------------------------------------------------
+# The dashboard: dashboard/studio.ipynb, rendered by Voila on Binder.
+
+DASHBOARD = ROOT / "dashboard" / "studio.ipynb"
+
+
+def test_voila_is_pinned_for_the_dashboard_button():
+    requirements = binder_requirements()
+    assert "voila" in requirements, "the dashboard button needs voila in binder/requirements.txt"
+    for name in ("voila", "jupyterlab", "ipywidgets"):  # pinned together: they must agree
+        assert next(iter(requirements[name].specifier)).operator == "=="
+
+
+def test_dashboard_notebook_shows_only_the_studio():
+    nbformat = pytest.importorskip("nbformat")
+    notebook = nbformat.read(DASHBOARD, as_version=4)
+    nbformat.validate(notebook)
+    assert dict(notebook.metadata["kernelspec"]) == {"name": "python3", "display_name": "Python 3",
+                                                     "language": "python"}
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert len(code) == 1, "one code cell: the Studio and what it needs"
+    assert code[0].outputs == [] and code[0].execution_count is None, "commit it without outputs"
+    lines = code[0].source.strip().splitlines()
+    assert lines[-1].startswith("Studio("), "the cell ends with the Studio, so Voila shows it"
+    assert "nst.current_profile()" in code[0].source  # Binder's lean settings
+    assert all(cell.get("id") for cell in notebook.cells)
+
+
+def test_dashboard_runs_in_the_test_suite():
+    """nbval executes dashboard/*.ipynb in fast mode, like the lessons (see conftest.py)."""
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "dashboard" in options["testpaths"]
+    assert "--nbval-lax" in options["addopts"]

@@ -16,7 +16,8 @@ from PIL import Image
 import nst_teach
 from nst_teach import cli, features, samples
 
-COMMANDS = ["stylize", "demo", "doctor", "fetch-weights", "fetch-samples", "samples"]
+COMMANDS = ["stylize", "demo", "doctor", "fetch-weights", "fetch-samples", "samples",
+            "train-fast", "apply-fast"]
 
 
 @pytest.fixture
@@ -264,3 +265,145 @@ def test_ctrl_c_is_one_line(pngs, tmp_path, monkeypatch, capsys):
     argv = ["stylize", pngs["content"], pngs["style"], "-o", str(tmp_path / "out.png")]
     assert cli.main(argv) == 130
     assert single_error_line(capsys.readouterr().err) == "nst-teach: error: interrupted"
+
+
+# ----------------------------------------------------------------------------
+# Profiles, the memory warning, and carrying the caches to an offline classroom.
+
+
+@pytest.fixture
+def fresh_profile(monkeypatch):
+    """No profile chosen yet; restores the process-wide choice after the test."""
+    from nst_teach import profiles
+
+    monkeypatch.setattr(profiles, "_STATE", {"chosen": None, "announced": None})
+    monkeypatch.delenv(profiles.PROFILE_VARIABLE, raising=False)
+    return profiles
+
+
+def test_stylize_takes_size_from_the_profile_and_warns_about_memory(pngs, tmp_path, offline,
+                                                                    fresh_profile, capsys):
+    nst_teach.use_profile("local", image_size=32, max_image_size=64, memory_budget_mb=1)
+    capsys.readouterr()
+    output = tmp_path / "out.png"
+    argv = ["stylize", pngs["content"], pngs["style"], "-o", str(output), "--steps", "1",
+            "--weights", "hed", "--style-layers", "block1_conv1", "--content-layers",
+            "block1_conv2"]
+    assert cli.main(argv) == 0
+    with Image.open(output) as image:
+        assert image.size == (32, 27)  # the profile's 32 px, not 256
+    warning = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and warning[0].startswith("nst-teach: warning: 27 x 32 px")
+    assert "more than the budget" in warning[0]
+    assert cli.main([*argv, "-q"]) == 0
+    assert "warning" not in capsys.readouterr().err  # --quiet hides it
+
+
+def test_doctor_names_the_profile(offline, fresh_profile, monkeypatch, capsys):
+    monkeypatch.setenv(fresh_profile.PROFILE_VARIABLE, "binder")
+    assert cli.main(["doctor"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("profile:"))
+    assert "'binder'" in line and "256 px" in line
+
+
+def test_fetch_weights_to_and_from_a_classroom_folder(offline, monkeypatch, capsys):
+    """--to copies the cached weights into a folder; --from fills another machine's cache."""
+    def fake_load_weights(backbone=None, weights="auto", **options):
+        if weights == "imagenet" and not features.imagenet_cache_path(backbone).is_file():
+            raise RuntimeError("no network in the tests")
+
+    monkeypatch.setattr(nst_teach, "load_weights", fake_load_weights)
+    stick = offline / "usb"
+    cached = features.imagenet_cache_path("vgg16")  # machine A has downloaded it
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"weights of vgg16")
+    assert cli.main(["fetch-weights", "--backbone", "vgg16", "--to", str(stick)]) == 0
+    assert "copied 1 file(s)" in capsys.readouterr().out
+    copied = stick / cli.KERAS_FOLDER / cached.name
+    assert copied.read_bytes() == b"weights of vgg16"
+
+    monkeypatch.setenv("KERAS_HOME", str(offline / "machine_b"))  # machine B: empty cache
+    assert cli.main(["fetch-weights", "--backbone", "vgg16"]) == 1
+    capsys.readouterr()
+    assert cli.main(["fetch-weights", "--backbone", "vgg16", "--from", str(stick)]) == 0
+    assert "imagenet vgg16: cached" in capsys.readouterr().out
+    assert features.imagenet_cache_path("vgg16").read_bytes() == b"weights of vgg16"
+
+
+def test_fetch_samples_to_and_from_a_classroom_folder(offline, monkeypatch, capsys):
+    stick = offline / "usb"
+    assert cli.main(["fetch-samples", "swirls", "--to", str(stick)]) == 0
+    exported = sorted((stick / cli.SAMPLES_FOLDER).iterdir())
+    assert [path.name for path in exported] == [path.name for path in sorted(
+        (offline / "cache" / "samples").iterdir())] and exported
+    monkeypatch.setenv("NST_TEACH_CACHE", str(offline / "machine_b"))
+    assert cli.main(["fetch-samples", "swirls", "--from", str(stick)]) == 0
+    assert "copied" in capsys.readouterr().out
+    for path in exported:
+        assert (offline / "machine_b" / "samples" / path.name).read_bytes() == path.read_bytes()
+    assert cli.main(["fetch-samples", "--from", str(offline / "nowhere")]) == 1
+    assert "make it with --to" in single_error_line(capsys.readouterr().err)
+
+
+# --- the controls of lesson 08 --------------------------------------------------------
+
+@pytest.fixture
+def mask_png(tmp_path):
+    """A white left half on black, 24x20 (width x height): another size than the content."""
+    path = tmp_path / "mask.png"
+    pixels = np.zeros((20, 24), np.uint8)
+    pixels[:, :12] = 255
+    Image.fromarray(pixels).save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("extra", [
+    ["--style-statistic", "mean_std", "--pooling", "average", "--preserve-colors",
+     "color_matching", "--color-matching-method", "histogram", "--style-scale", "1.5"],
+    ["--preserve-colors", "luminance", "--checkpoint"],
+], ids=["statistic-pooling-matching-scale", "luminance-checkpoint"])
+def test_stylize_with_controls(extra, pngs, mask_png, tmp_path, offline, capsys):
+    output, history = tmp_path / "out.png", tmp_path / "history.json"
+    argv = ["stylize", pngs["content"], pngs["style"], "swirls", "-o", str(output),
+            "--weights", "hed", "--sizes", "24", "32", "--steps", "1",
+            "--style-blend-weights", "1", "3", "--style-mask", mask_png, "none",
+            "--history", str(history), "--quiet", *extra]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    with Image.open(output) as image:
+        assert image.size == (32, 27)  # the last stage: 48x40 with a longer side of 32
+    record = json.loads(history.read_text())
+    assert [entry["size"] for entry in record["history"]] == [[20, 24]] * 2 + [[27, 32]] * 2
+    settings = record["settings"]
+    assert settings["sizes"] == [24, 32] and settings["num_steps"] == [1, 1]
+    assert settings["num_styles"] == 2 and settings["style_blend_weights"] == [0.25, 0.75]
+    assert settings["style_masks"] is True
+    options = dict(zip(extra[::2], extra[1::2]))
+    assert settings["style_statistic"] == options.get("--style-statistic", "gram")
+    assert settings["pooling"] == options.get("--pooling", "max")
+    assert settings["preserve_colors"] == options["--preserve-colors"]
+    assert settings["style_scale"] == float(options.get("--style-scale", 1.0))
+    assert settings["checkpoint"] == ("--checkpoint" in extra)
+
+
+@pytest.mark.parametrize("arguments, exit_code, words", [
+    (["--style-blend-weights", "1", "2"], 2, "--style-blend-weights got 2 values for 1 STYLE"),
+    (["--style-blend-weights", "0"], 2, "--style-blend-weights are all 0"),
+    (["--style-mask", "none", "none"], 2, "--style-mask got 2 values for 1 STYLE"),
+    (["--style-mask", "{missing}"], 1, "not found"),
+    (["--size", "32", "--sizes", "16", "32"], 2, "give --size or --sizes, not both"),
+    (["--sizes", "32", "24"], 1, "sizes must increase from coarse to fine"),
+    (["--sizes", "32", "0"], 2, "--sizes: must be a whole number > 0"),
+    (["--style-scale", "0"], 2, "--style-scale: must be a number > 0"),
+    (["--style-statistic", "gramm"], 2, "invalid choice: 'gramm'"),
+    (["--preserve-colors", "yes"], 2, "invalid choice: 'yes'"),
+])
+def test_stylize_bad_controls_are_one_error_line(arguments, exit_code, words, pngs, tmp_path,
+                                                 offline, capsys):
+    paths = {"missing": str(tmp_path / "missing.png")}
+    output = tmp_path / "out.png"
+    argv = ["stylize", pngs["content"], pngs["style"], "-o", str(output), "--weights", "hed",
+            "--steps", "1", *(argument.format(**paths) for argument in arguments)]
+    assert cli.main(argv) == exit_code
+    assert words in single_error_line(capsys.readouterr().err)
+    assert not output.exists()

@@ -14,8 +14,10 @@ from nst_teach.features import (
     FeatureExtractor,
     check_layer_names,
     layer_channels,
+    layer_masks,
     layer_names,
     load_weights,
+    minimum_image_side,
     preprocess_for_vgg,
     receptive_field,
 )
@@ -369,3 +371,74 @@ def test_keras_weights_file(tmp_path):
         expected_kernel, expected_bias = model.get_layer(name).get_weights()
         np.testing.assert_array_equal(kernel, expected_kernel)
         np.testing.assert_array_equal(bias, expected_bias)
+
+
+# --- masks at each layer, checkpointing, minimum size (lesson 08) -----------------------
+
+
+def test_layer_masks_have_each_layers_size_and_average_the_cells(random_weights, rng):
+    mask = rng.uniform(0, 1, size=(1, 37, 22, 1)).astype(np.float32)  # odd sizes: "valid" crops
+    layers = ["block1_conv1", "block2_conv2", "block3_conv1"]
+    masks = layer_masks(mask, "vgg16", layers)
+    activations = FeatureExtractor(random_weights, layers)(np.zeros((1, 37, 22, 3), np.float32))
+    for name in layers:
+        assert masks[name].shape[1:3] == activations[name].shape[1:3], name
+    np.testing.assert_array_equal(masks["block1_conv1"].numpy(), mask)
+    # Two 2x2 poolings: each block3 value is the mean of a 4x4 cell of the mask.
+    cells = mask[0, :36, :20, 0].reshape(9, 4, 5, 4).mean(axis=(1, 3))
+    np.testing.assert_allclose(masks["block3_conv1"].numpy()[0, :, :, 0], cells, rtol=1e-5)
+
+
+def test_checkpointing_gives_the_same_values_and_gradients(random_weights, tiny_image):
+    layers = ["block1_conv1", "block2_conv2", "block3_conv1"]
+    image = tf.Variable(tiny_image(24, 32, seed=4))
+    results = []
+    for checkpoint in (False, True):
+        extractor = FeatureExtractor(random_weights, layers, pooling="max", checkpoint=checkpoint)
+
+        @tf.function
+        def evaluate(extractor=extractor):
+            with tf.GradientTape() as tape:
+                outputs = extractor(image)
+                total = tf.add_n([tf.reduce_sum(tf.square(value)) for value in outputs.values()])
+            return outputs, tape.gradient(total, image)
+
+        results.append(evaluate())
+    (plain, plain_gradient), (checkpointed, checkpointed_gradient) = results
+    for name in layers:
+        np.testing.assert_allclose(checkpointed[name].numpy(), plain[name].numpy(), rtol=1e-6)
+    assert np.abs(plain_gradient.numpy()).max() > 0
+    np.testing.assert_allclose(checkpointed_gradient.numpy(), plain_gradient.numpy(), rtol=1e-5,
+                               atol=1e-6 * np.abs(plain_gradient.numpy()).max())
+
+
+def test_minimum_image_side():
+    assert minimum_image_side("vgg16", ["block1_conv1", "block1_conv2"]) == 1
+    assert minimum_image_side("vgg16", ["block2_conv1"]) == 2
+    assert minimum_image_side("vgg19", ["block1_conv1", "block5_conv1"]) == 16
+    assert minimum_image_side("vgg16", ["block5_pool"]) == 32
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_transforms_reduce_layers_inside_the_network(random_weights, tiny_image, checkpoint):
+    """A transform's result replaces the layer's activations (an empty tuple drops them),
+    with the same values and gradient as applying it afterwards."""
+    layers = ["block1_conv1", "block2_conv1", "block3_conv1"]
+    extractor = FeatureExtractor(random_weights, layers, checkpoint=checkpoint)
+    image = tf.Variable(tiny_image(24, 32, seed=5))
+
+    def squares(features):
+        return tf.reduce_sum(tf.square(features)), tf.reduce_mean(features)
+
+    with tf.GradientTape(persistent=True) as tape:
+        plain = extractor(image)
+        reduced = extractor(image, {"block1_conv1": squares, "block2_conv1": lambda f: ()})
+        expected_total = squares(plain["block1_conv1"])[0]
+        total = reduced["block1_conv1"][0]
+    assert reduced["block2_conv1"] == ()
+    np.testing.assert_allclose(reduced["block3_conv1"].numpy(), plain["block3_conv1"].numpy())
+    for value, expected in zip(reduced["block1_conv1"], squares(plain["block1_conv1"])):
+        np.testing.assert_allclose(value.numpy(), expected.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(total, image).numpy(),
+                               tape.gradient(expected_total, image).numpy(), rtol=1e-5,
+                               atol=1e-7 * float(expected_total))

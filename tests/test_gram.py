@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_teach.gram import gram_matrix
+from nst_teach.gram import gram_matrix, guided_gram_matrix, mean_std
 
 
 def numpy_gram(features):
@@ -103,3 +103,61 @@ def test_dynamic_spatial_shape_in_tf_function(rng):
 def test_wrong_rank_raises_with_shape(shape):
     with pytest.raises(ValueError, match=re.escape(f"got shape {shape}")):
         gram_matrix(np.zeros(shape, np.float32))
+
+
+# --- guided Gram matrices and mean/std (lesson 08) -------------------------------------
+
+
+def numpy_guided_gram(features, mask):
+    """sum_p m_p F_p F_p^T / sum_p m_p, per image, written out in float64."""
+    features, mask = np.asarray(features, np.float64), np.asarray(mask, np.float64)
+    grams = []
+    for image, weights in zip(features, np.broadcast_to(mask, features.shape[:3] + (1,))):
+        flat, weights = image.reshape(-1, image.shape[-1]), weights.reshape(-1)
+        grams.append((flat * weights[:, None]).T @ flat / weights.sum())
+    return np.stack(grams)
+
+
+def test_guided_gram_matches_numpy_write_out(rng):
+    features = rng.normal(size=(2, 6, 5, 4)).astype(np.float32)
+    mask = rng.uniform(0, 1, size=(1, 6, 5, 1)).astype(np.float32)  # soft, shared by the batch
+    gram = guided_gram_matrix(features, mask)
+    assert gram.dtype == tf.float32 and gram.shape == (2, 4, 4)
+    np.testing.assert_allclose(gram.numpy(), numpy_guided_gram(features, mask), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_guided_gram_of_a_binary_mask_is_the_gram_of_the_region(rng):
+    features = rng.normal(size=(1, 8, 6, 5)).astype(np.float32)
+    mask = np.zeros((1, 8, 6, 1), np.float32)
+    mask[:, 2:7, 1:4] = 1.0
+    region = features[:, 2:7, 1:4]
+    np.testing.assert_allclose(guided_gram_matrix(features, mask).numpy(),
+                               gram_matrix(region).numpy(), rtol=1e-5, atol=1e-6)
+    for constant in (1.0, 0.3):  # a constant mask: the plain Gram matrix
+        np.testing.assert_allclose(guided_gram_matrix(features, np.full_like(mask, constant)),
+                                   gram_matrix(features).numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.any(guided_gram_matrix(features, np.zeros_like(mask)).numpy())
+
+
+def test_guided_gram_shape_errors(rng):
+    features = rng.normal(size=(1, 4, 4, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"mask must have shape \(batch or 1, 4, 4, 1\)"):
+        guided_gram_matrix(features, np.ones((1, 4, 5, 1), np.float32))
+    with pytest.raises(ValueError, match=r"expects activations of shape \(batch, H, W, C\)"):
+        guided_gram_matrix(features[0], np.ones((1, 4, 4, 1), np.float32))
+
+
+def test_mean_std_matches_numpy(rng):
+    features = rng.normal(2.0, 3.0, size=(2, 7, 5, 6)).astype(np.float32)
+    mean, std = mean_std(features)
+    np.testing.assert_allclose(mean.numpy(), features.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(std.numpy(), np.sqrt(features.var(axis=(1, 2)) + 1e-5), rtol=1e-5)
+    mask = np.zeros((1, 7, 5, 1), np.float32)
+    mask[:, 1:5, 2:] = 1.0
+    region = features[:, 1:5, 2:]
+    mean, std = mean_std(features, mask)
+    np.testing.assert_allclose(mean.numpy(), region.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(std.numpy(), np.sqrt(region.var(axis=(1, 2)) + 1e-5), rtol=1e-5)
+    constant = mean_std(np.full((1, 3, 3, 2), 4.0, np.float32))
+    np.testing.assert_allclose(constant[1].numpy(), np.sqrt(1e-5), rtol=1e-4)  # finite at 0

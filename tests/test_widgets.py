@@ -288,8 +288,8 @@ def test_gram_viewer_of_the_style_itself_has_zero_loss(hed_weights, tiny_image):
 @pytest.fixture
 def studio(hed_weights, tiny_image, tmp_path):
     studio = widgets.Studio(tiny_image(32, 32, seed=5), tiny_image(32, 32, seed=6),
-                            weights=hed_weights, preview_seconds=0.0,
-                            output_path=str(tmp_path / "out.png"))
+                            weights=hed_weights, preview_seconds=0.0, max_size=256,
+                            output_path=str(tmp_path / "out.png"))  # not the fast profile's 64
     yield studio
     studio.stop()
     assert studio.wait(120)
@@ -572,3 +572,35 @@ def test_studio_image_controls_are_disabled_while_running(studio, monkeypatch):
     release.set()
     assert studio.wait(30)
     assert not any(control.disabled for control in controls)
+
+
+# ----- Studio: presets -----
+
+def test_studio_preset_sets_size_optimizer_steps_and_strength(studio):
+    assert studio.preset.value == widgets.CUSTOM
+    studio.optimizer.value = "adam"
+    studio.strength.value = 10.0
+    studio.preset.value = "classroom"
+    preset = nst.presets.get("classroom")
+    assert studio.optimizer.value == preset.optimizer
+    assert studio.steps.value == preset.num_steps  # not the optimizer's default
+    assert studio.size.value == preset.image_size
+    assert studio.strength.value == pytest.approx(preset.strength)
+    assert studio.style_weight.value == pytest.approx(studio.base_style_weight)
+    assert studio.preset.value == "classroom"
+
+
+def test_studio_preset_turns_custom_when_a_setting_changes(studio):
+    studio.apply_preset("preview")
+    assert studio.preset.value == "preview"
+    studio.steps.value = 7
+    assert studio.preset.value == widgets.CUSTOM
+    assert studio.steps.value == 7  # going back to custom changes nothing else
+    studio.apply_preset("preview")
+    studio.style_weight.value = 3 * studio.base_style_weight  # moves the strength too
+    assert studio.preset.value == widgets.CUSTOM
+
+
+def test_studio_unknown_preset_is_a_value_error(studio):
+    with pytest.raises(ValueError, match="Unknown preset"):
+        studio.apply_preset("best")
