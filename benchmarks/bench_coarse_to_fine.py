@@ -11,8 +11,9 @@ prints:
   * the total loss at the start and end of the last stage.
 
 Objective: hed VGG16 weights, their default loss weights (style 1, content 1e4,
-TV 1), the default layers, L-BFGS (memory 10), style_scale 1, starting from the
-content image. Configurations: without and with gradient checkpointing
+TV 1), the default layers, the default optimizer (or `--optimizer`), style_scale
+1, starting from the content image, `--precision` (default auto: bfloat16 on a
+CPU with native bfloat16). Configurations: without and with gradient checkpointing
 (`checkpoint=True`, which recomputes each VGG block's inner activations during
 the backward pass instead of keeping them; the style terms are computed inside
 the blocks, so no full-resolution activation is kept between blocks).
@@ -22,7 +23,7 @@ the blocks, so no full-resolution activation is kept between blocks).
 Usage:
     python benchmarks/bench_coarse_to_fine.py [--content PATH|SAMPLE] [--style PATH|SAMPLE]
         [--sizes 256 512 1024] [--steps 20 10 10] [--checkpoint both|on|off]
-        [--system-allocator]
+        [--system-allocator] [--optimizer adam|lbfgs] [--precision auto|float32|bfloat16]
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def child(args) -> None:
     content, style = load(args.content, largest), load(args.style, largest)
     started = time.perf_counter()
     result = nst.stylize(content, style, weights="hed", sizes=args.sizes, num_steps=args.steps,
+                         optimizer=args.optimizer, precision=args.precision,
                          checkpoint=args.checkpoint == "on", progress=False, verbose=False)
     seconds = time.perf_counter() - started
     stage_ends = {}
@@ -73,7 +75,8 @@ def child(args) -> None:
     print(json.dumps({"peak_rss_mb": peak_resident_megabytes(), "seconds": seconds,
                       "stage_seconds": stage_seconds, "status": result.status,
                       "shape": list(result.image.shape), "first_total": last[0],
-                      "final_total": result.losses["total"]}))
+                      "final_total": result.losses["total"],
+                      "precision": result.settings["precision"]}))
 
 
 def main() -> None:
@@ -93,6 +96,8 @@ def main() -> None:
                         help="rows per strip with checkpointing (default: features.STRIP_ROWS)")
     parser.add_argument("--system-allocator", action="store_true",
                         help="set TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1 in the runs")
+    parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if len(args.steps) == 1:
@@ -101,13 +106,15 @@ def main() -> None:
         return child(args)
 
     print(f"content {args.content}, style {args.style}, sizes {args.sizes}, "
-          f"L-BFGS steps per stage {args.steps}, hed VGG16, CPU"
+          f"{args.optimizer} steps per stage {args.steps}, hed VGG16, CPU, "
+          f"precision {args.precision}"
           + (", TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1" if args.system_allocator else "")
           + (f", strips of {args.strip_rows} rows" if args.strip_rows else ""))
     for checkpoint in (("off", "on") if args.checkpoint == "both" else (args.checkpoint,)):
         command = [sys.executable, os.path.abspath(__file__), "--child", "--content",
                    args.content, "--style", args.style, "--checkpoint", checkpoint,
                    "--sizes", *map(str, args.sizes), "--steps", *map(str, args.steps),
+                   "--optimizer", args.optimizer, "--precision", args.precision,
                    *(["--strip-rows", str(args.strip_rows)] if args.strip_rows else [])]
         env = {**os.environ, **({"TF_ONEDNN_USE_SYSTEM_ALLOCATOR": "1"}
                                 if args.system_allocator else {})}
@@ -124,7 +131,7 @@ def main() -> None:
               f"({verdict} the {TARGET_MB} MB target); output {figures['shape'][1]}x"
               f"{figures['shape'][2]}; time {figures['seconds']:.0f} s ({stages}); "
               f"last stage total loss {figures['first_total']:.4g} -> "
-              f"{figures['final_total']:.4g}; {figures['status']}")
+              f"{figures['final_total']:.4g}; {figures['status']}; {figures['precision']}")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ def child(args: argparse.Namespace) -> None:
     style = smooth_random_image(args.size, seed=2)
     result = nst.stylize(content, style, backbone=args.backbone,
                          weights=WEIGHTS_PER_BACKBONE[args.backbone], optimizer=args.optimizer,
-                         num_steps=args.steps, progress=False, verbose=False)
+                         num_steps=args.steps, precision=args.precision, progress=False,
+                         verbose=False)
     if result.status != "completed":
         raise RuntimeError(f"the run did not complete: {result.message}")
     times = [record["time"] for record in result.history]
@@ -95,7 +96,8 @@ def child(args: argparse.Namespace) -> None:
         "size": args.size, "height": args.size, "width": args.size,
         "pixels": args.size * args.size, "backbone": args.backbone,
         "weights": WEIGHTS_PER_BACKBONE[args.backbone] or "random",
-        "optimizer": args.optimizer, "steps": args.steps,
+        "optimizer": args.optimizer, "precision": result.settings["precision"],
+        "steps": args.steps,
         "seconds_per_step": round((times[-1] - times[args.warmup]) / timed_steps, 4),
         "setup_seconds": round(times[0], 3),
         "peak_memory_mb": round(peak_resident_megabytes(), 1),
@@ -105,16 +107,18 @@ def child(args: argparse.Namespace) -> None:
     }))
 
 
-def measure(size: int, backbone: str, optimizer: str, steps: int, warmup: int) -> dict:
+def measure(size: int, backbone: str, optimizer: str, steps: int, warmup: int,
+            precision: str = "float32") -> dict:
     """Runs `child` in a fresh process and returns its record."""
     command = [sys.executable, __file__, "--child", "--size", str(size), "--backbone", backbone,
-               "--optimizer", optimizer, "--steps", str(steps), "--warmup", str(warmup)]
+               "--optimizer", optimizer, "--steps", str(steps), "--warmup", str(warmup),
+               "--precision", precision]
     started = time.perf_counter()
     finished = subprocess.run(command, capture_output=True, text=True, check=False)
     if finished.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{finished.stderr[-2000:]}")
     record = json.loads(finished.stdout.strip().splitlines()[-1])
-    print(f"{backbone} {optimizer} {size:>4} px: {record['seconds_per_step']:.3f} s/step, "
+    print(f"{backbone} {optimizer} {precision} {size:>4} px: {record['seconds_per_step']:.3f} s/step, "
           f"setup {record['setup_seconds']:.1f} s, peak {record['peak_memory_mb']:.0f} MB "
           f"(child ran {time.perf_counter() - started:.0f} s)", flush=True)
     return record
@@ -141,7 +145,8 @@ def machine_description() -> dict:
 def merge(table_path: pathlib.Path, records: list[dict], args: argparse.Namespace) -> None:
     """Adds the records to the table (replacing the same setting) and writes it."""
     table = json.loads(table_path.read_text()) if table_path.exists() else {"measurements": []}
-    key = lambda record: (record["backbone"], record["optimizer"], record["size"])
+    key = lambda record: (record["backbone"], record["optimizer"],
+                          record.get("precision", "float32"), record["size"])
     kept = {key(record): record for record in table["measurements"]}
     kept.update({key(record): record for record in records})
     table.update({
@@ -168,8 +173,8 @@ def check(args: argparse.Namespace) -> None:
 
     backbone, optimizer = args.backbones[0], args.optimizers[0]
     estimate = nst.estimate_cost(args.check, backbone=backbone, optimizer=optimizer,
-                                 num_steps=args.steps)
-    record = measure(args.check, backbone, optimizer, args.steps, args.warmup)
+                                 num_steps=args.steps, precision=args.precision)
+    record = measure(args.check, backbone, optimizer, args.steps, args.warmup, args.precision)
     for name, predicted, measured in (
             ("seconds per step", estimate.seconds_per_step, record["seconds_per_step"]),
             ("peak memory (MB)", estimate.peak_memory_mb, record["peak_memory_mb"])):
@@ -185,6 +190,8 @@ def main() -> None:
                         default=["vgg16", "vgg19"])
     parser.add_argument("--optimizers", nargs="+", choices=("lbfgs", "adam"),
                         default=["lbfgs", "adam"])
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                        help="the dtype of the convolutions (stylize's precision)")
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_TABLE)
@@ -206,7 +213,8 @@ def main() -> None:
         for backbone in args.backbones:
             for optimizer in args.optimizers:
                 for size in args.sizes:
-                    records.append(measure(size, backbone, optimizer, args.steps, args.warmup))
+                    records.append(measure(size, backbone, optimizer, args.steps, args.warmup,
+                                           args.precision))
     finally:
         if records:
             merge(args.output, records, args)

@@ -39,7 +39,7 @@ import numpy as np
 
 import nst_teach as nst
 from nst_teach import config, estimate, features, profiles, samples
-from nst_teach.optimize import LOSS_WEIGHTS, OPTIMIZER_DEFAULTS
+from nst_teach.optimize import DEFAULT_OPTIMIZER, LOSS_WEIGHTS, OPTIMIZER_DEFAULTS
 
 PROG = "nst-teach"
 USAGE_EXIT_CODE = 2
@@ -212,8 +212,9 @@ def _add_optimizer_options(group: argparse._ArgumentGroup) -> None:
                       for name, values in OPTIMIZER_DEFAULTS.items())
     rates = ", ".join(f"{name} {OPTIMIZER_DEFAULTS[name]['learning_rate']:g}"
                       for name in ("adam", "sgd"))
-    group.add_argument("--optimizer", choices=tuple(OPTIMIZER_DEFAULTS), default="lbfgs",
-                       help="lbfgs is the fastest; adam is the TensorFlow tutorial's")
+    group.add_argument("--optimizer", choices=tuple(OPTIMIZER_DEFAULTS), default=DEFAULT_OPTIMIZER,
+                       help="adam (default) is the fastest to a good picture; lbfgs takes fewer, "
+                            "dearer steps")
     group.add_argument("--steps", type=non_negative_int,
                        help=f"optimizer steps (default: {steps}; the profile may take fewer: "
                             f"half on Binder, {FAST_STEPS} in fast mode)")
@@ -277,6 +278,10 @@ def _add_control_options(group: argparse._ArgumentGroup) -> None:
                        help="how --preserve-colors color_matching recolours the style")
     group.add_argument("--checkpoint", action="store_true",
                        help="gradient checkpointing: less memory for large images, a bit slower")
+    group.add_argument("--precision", choices=("auto", "float32", "bfloat16", "float16"),
+                       default="auto",
+                       help="dtype of the network's convolutions (default auto: bfloat16 on a "
+                            "CPU with native bfloat16, else float32)")
 
 
 def _add_demo_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -382,7 +387,8 @@ def run_stylize(args: argparse.Namespace) -> int:
         content = load_source(args.content, size)
         style = [load_source(source, size) for source in args.style]
     style_masks = _load_masks(args.style_mask, content.shape[1:3])
-    _warn_about_memory(content, layer_backbone, args.optimizer, num_steps, profile, args.quiet)
+    _warn_about_memory(content, layer_backbone, args.optimizer, num_steps, profile, args.quiet,
+                       args.precision)
     result, seconds = stylize_and_save(
         content, style if len(style) > 1 else style[0], output, quiet=args.quiet,
         backbone=args.backbone, weights=weights,
@@ -393,7 +399,8 @@ def run_stylize(args: argparse.Namespace) -> int:
         style_blend_weights=args.style_blend_weights,
         style_masks=style_masks, style_scale=args.style_scale, sizes=args.sizes,
         style_statistic=args.style_statistic, preserve_colors=args.preserve_colors,
-        color_matching_method=args.color_matching_method, checkpoint=args.checkpoint)
+        color_matching_method=args.color_matching_method, checkpoint=args.checkpoint,
+        precision=args.precision)
     if history_path is not None:
         write_history(history_path, result, seconds,
                       {"content": args.content, "style": args.style, "output": str(output)})
@@ -404,7 +411,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """Runs ``demo``: stylizes the sample photo with the sample painting."""
     output = _check_output_path(args.output)
     profile = profiles.current_profile(announce=False)
-    size, steps = profile.image_size, profile.steps_for("lbfgs")
+    size, steps = profile.image_size, profile.steps_for(DEFAULT_OPTIMIZER)
     with _one_line_notices(quiet=args.quiet):
         content = nst.sample_image(DEMO_CONTENT, max_size=size, timeout=DEMO_DOWNLOAD_TIMEOUT)
         style = nst.sample_image(DEMO_STYLE, max_size=size, timeout=DEMO_DOWNLOAD_TIMEOUT)
@@ -713,14 +720,16 @@ def _report(result: nst.StyleTransferResult, output: pathlib.Path, seconds: floa
 
 
 def _warn_about_memory(content: np.ndarray, backbone: str, optimizer: str,
-                       num_steps: int | None, profile: profiles.Profile, quiet: bool) -> None:
+                       num_steps: int | None, profile: profiles.Profile, quiet: bool,
+                       precision: str = "auto") -> None:
     """Prints one line on stderr when the run's estimated peak memory exceeds the profile's budget.
 
     The estimate never stops a run: a setting the table cannot describe is left to `stylize`.
     """
     try:
         cost = estimate.estimate_cost(content.shape[1:3], backbone, optimizer, num_steps,
-                                      memory_budget_mb=profile.memory_budget_mb)
+                                      memory_budget_mb=profile.memory_budget_mb,
+                                      precision=precision)
     except ValueError:
         return
     if cost.warning and not quiet:

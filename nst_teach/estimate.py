@@ -29,6 +29,11 @@ Binder stops a session above 2 GB; `warn_if_too_large` issues a
 `MemoryBudgetWarning` before a run that would cross a budget (Binder's by
 default, or the profile's, see `nst_teach.profiles`).
 
+Each measurement records `nst.stylize`'s ``precision`` (the dtype of the
+convolutions): ``"auto"`` looks up what stylize resolves to on this CPU
+(bfloat16 on CPUs with native bfloat16, where a step takes about half the
+time of float32's and a little less memory).
+
 The measurements were taken on a CPU: on a GPU the time per step is far
 smaller, and the memory that matters is the GPU's, which this table does not
 describe.
@@ -46,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from nst_teach.config import compute_dtype
 from nst_teach.profiles import BINDER_MEMORY_MB
 
 BACKBONES = ("vgg16", "vgg19")
@@ -117,13 +123,17 @@ def load_cost_table() -> dict:
     return json.loads(text)
 
 
-def cost_series(backbone: str, optimizer: str, table: dict | None = None) -> list[dict]:
-    """The measurements of one backbone and optimizer, smallest image first.
+def cost_series(backbone: str, optimizer: str, table: dict | None = None, *,
+                precision: str = "auto") -> list[dict]:
+    """The measurements of one backbone, optimizer and precision, smallest image first.
 
     Args:
         backbone: ``"vgg16"`` or ``"vgg19"``.
         optimizer: ``"lbfgs"``, ``"adam"`` or ``"sgd"`` (measured as Adam).
         table: A table like `load_cost_table`'s (default: the shipped one).
+        precision: `nst.stylize`'s ``precision``; ``"auto"`` is what it
+            resolves to on this machine's CPU (`nst_teach.config.compute_dtype`).
+            Records without one were measured in float32.
 
     Returns:
         The records, sorted by pixel count (at least two).
@@ -135,12 +145,15 @@ def cost_series(backbone: str, optimizer: str, table: dict | None = None) -> lis
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     table = load_cost_table() if table is None else table
     measured = MEASURED_AS.get(optimizer, optimizer)
+    dtype = compute_dtype(precision, gpu=False)  # the table describes a CPU
     series = sorted((record for record in table["measurements"]
-                     if record["backbone"] == backbone and record["optimizer"] == measured),
+                     if record["backbone"] == backbone and record["optimizer"] == measured
+                     and record.get("precision", "float32") == dtype),
                     key=lambda record: record["pixels"])
     if len(series) < 2:
         raise ValueError(f"The cost table has {len(series)} measurement(s) of {backbone} with "
-                         f"{measured}; at least 2 are needed: run benchmarks/measure_costs.py.")
+                         f"{measured} in {dtype}; at least 2 are needed: run "
+                         f"benchmarks/measure_costs.py --precision {dtype}.")
     return series
 
 
@@ -163,19 +176,21 @@ def interpolate(pixels: float, xs: Sequence[float], ys: Sequence[float]) -> floa
 
 
 def fit_cost_model(backbone: str = "vgg16", optimizer: str = "lbfgs",
-                   table: dict | None = None) -> dict[str, tuple[float, float]]:
+                   table: dict | None = None, *,
+                   precision: str = "auto") -> dict[str, tuple[float, float]]:
     """Fits ``value ≈ intercept + slope * pixels`` to the measurements (least squares).
 
     Args:
         backbone: ``"vgg16"`` or ``"vgg19"``.
         optimizer: ``"lbfgs"``, ``"adam"`` or ``"sgd"``.
         table: A table like `load_cost_table`'s (default: the shipped one).
+        precision: `nst.stylize`'s ``precision`` (see `cost_series`).
 
     Returns:
         ``{"seconds_per_step": (a, b), "peak_memory_mb": (c, d), "setup_seconds":
         (e, f)}``: intercept and slope per pixel of each.
     """
-    series = cost_series(backbone, optimizer, table)
+    series = cost_series(backbone, optimizer, table, precision=precision)
     pixels = np.array([record["pixels"] for record in series], dtype=np.float64)
     model = {}
     for key in ("seconds_per_step", "peak_memory_mb", "setup_seconds"):
@@ -188,7 +203,7 @@ def fit_cost_model(backbone: str = "vgg16", optimizer: str = "lbfgs",
 def estimate_cost(image_size: int | Sequence[int], backbone: str = "vgg16",
                   optimizer: str = "lbfgs", num_steps: int | None = None,
                   memory_budget_mb: float | None = BINDER_MEMORY_MB,
-                  table: dict | None = None) -> CostEstimate:
+                  table: dict | None = None, *, precision: str = "auto") -> CostEstimate:
     """Predicts the time and the peak memory of `nst.stylize` from the measured table.
 
     Args:
@@ -201,6 +216,7 @@ def estimate_cost(image_size: int | Sequence[int], backbone: str = "vgg16",
         memory_budget_mb: Budget in MB (2**20 bytes); the estimate's
             ``warning`` says when the peak exceeds it. None: no budget.
         table: A table like `load_cost_table`'s (default: the shipped one).
+        precision: `nst.stylize`'s ``precision`` (see `cost_series`).
 
     Returns:
         A `CostEstimate`.
@@ -210,7 +226,7 @@ def estimate_cost(image_size: int | Sequence[int], backbone: str = "vgg16",
             backbone or optimizer, a negative number of steps or budget.
     """
     height, width = _check_size(image_size)
-    series = cost_series(backbone, optimizer, table)
+    series = cost_series(backbone, optimizer, table, precision=precision)
     if num_steps is None:
         # Imported here, not at the top, so that optimize.py may import this module.
         from nst_teach.optimize import OPTIMIZER_DEFAULTS
@@ -231,7 +247,8 @@ def estimate_cost(image_size: int | Sequence[int], backbone: str = "vgg16",
                    f"{table.get('date', 'unknown date')}")
     warning = None
     if memory_budget_mb is not None and value["peak_memory_mb"] > memory_budget_mb:
-        largest = largest_size_within(memory_budget_mb, backbone, optimizer, table)
+        largest = largest_size_within(memory_budget_mb, backbone, optimizer, table,
+                                      precision=precision)
         advice = (f"use images of at most {largest} px (longer side)" if largest else
                   "even the smallest image does not fit")
         warning = (f"{height} x {width} px with {backbone} and {optimizer} needs about "
@@ -249,7 +266,7 @@ def estimate_cost(image_size: int | Sequence[int], backbone: str = "vgg16",
 
 def largest_size_within(memory_budget_mb: float, backbone: str = "vgg16",
                         optimizer: str = "lbfgs", table: dict | None = None,
-                        step: int = 16) -> int | None:
+                        step: int = 16, *, precision: str = "auto") -> int | None:
     """The largest square image side (a multiple of `step`) whose estimated peak fits.
 
     Args:
@@ -258,11 +275,12 @@ def largest_size_within(memory_budget_mb: float, backbone: str = "vgg16",
         optimizer: ``"lbfgs"``, ``"adam"`` or ``"sgd"``.
         table: A table like `load_cost_table`'s (default: the shipped one).
         step: Granularity in pixels.
+        precision: `nst.stylize`'s ``precision`` (see `cost_series`).
 
     Returns:
         The side in pixels, or None if not even `step` x `step` fits.
     """
-    series = cost_series(backbone, optimizer, table)
+    series = cost_series(backbone, optimizer, table, precision=precision)
     xs = [record["pixels"] for record in series]
     ys = [record["peak_memory_mb"] for record in series]
     largest = None
@@ -276,7 +294,7 @@ def largest_size_within(memory_budget_mb: float, backbone: str = "vgg16",
 def warn_if_too_large(image_size: int | Sequence[int], backbone: str = "vgg16",
                       optimizer: str = "lbfgs", num_steps: int | None = None,
                       memory_budget_mb: float | None = BINDER_MEMORY_MB,
-                      stacklevel: int = 2) -> CostEstimate:
+                      stacklevel: int = 2, *, precision: str = "auto") -> CostEstimate:
     """Estimates the cost and issues a `MemoryBudgetWarning` if the peak exceeds the budget.
 
     Args:
@@ -287,11 +305,13 @@ def warn_if_too_large(image_size: int | Sequence[int], backbone: str = "vgg16",
         memory_budget_mb: Budget in MB; None never warns. Pass
             ``nst.current_profile().memory_budget_mb`` to follow the profile.
         stacklevel: Passed to `warnings.warn` (2: the caller's line).
+        precision: `nst.stylize`'s ``precision`` (see `cost_series`).
 
     Returns:
         The `CostEstimate` (its ``warning`` is the warning's message, or None).
     """
-    estimate = estimate_cost(image_size, backbone, optimizer, num_steps, memory_budget_mb)
+    estimate = estimate_cost(image_size, backbone, optimizer, num_steps, memory_budget_mb,
+                             precision=precision)
     if estimate.warning:
         warnings.warn(estimate.warning, MemoryBudgetWarning, stacklevel=stacklevel)
     return estimate

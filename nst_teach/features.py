@@ -53,6 +53,7 @@ IMAGENET_HOST = "storage.googleapis.com"
 # With gradient checkpointing, blocks whose input has more rows than this are
 # computed in strips of this many rows (see FeatureExtractor).
 STRIP_ROWS = 64
+COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,12 +212,22 @@ class FeatureExtractor:
             with `Reduction` transforms, a full-resolution block1 activation
             never exists as a whole.
         strip_rows: See `checkpoint`; default `STRIP_ROWS`.
+        compute_dtype: The dtype the convolutions compute in: `"float32"`
+            (exact), `"bfloat16"` (about twice as fast on CPUs with native
+            bfloat16, activations within about 1%) or `"float16"` (GPUs).
+            Whatever it is, the activations returned (and so Gram matrices and
+            losses) are float32. See `nst_teach.config.compute_dtype`.
     """
 
     def __init__(self, weights: BackboneWeights, layers: Sequence[str], pooling: str = "max",
-                 checkpoint: bool = False, strip_rows: int | None = None):
+                 checkpoint: bool = False, strip_rows: int | None = None,
+                 compute_dtype: str = "float32"):
         if pooling not in ("max", "average"):
             raise ValueError(f"pooling must be 'max' or 'average', got {pooling!r}.")
+        if compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, "
+                             f"got {compute_dtype!r}.")
+        self.compute_dtype = compute_dtype
         self.checkpoint = bool(checkpoint)
         self.strip_rows = int(STRIP_ROWS if strip_rows is None else strip_rows)
         self.backbone = weights.backbone
@@ -232,7 +243,7 @@ class FeatureExtractor:
         if missing:
             raise ValueError(f"The weights ({weights.source}) do not hold {missing[0]}; "
                              f"load them with up_to={self.network[-1]!r} or deeper.")
-        self.kernels = {name: (tf.constant(kernel), tf.constant(bias))
+        self.kernels = {name: (tf.constant(kernel, compute_dtype), tf.constant(bias, compute_dtype))
                         for name, (kernel, bias) in weights.convolutions.items()
                         if name in self.network}
 
@@ -254,7 +265,7 @@ class FeatureExtractor:
             Layer name to float32 activations `(batch, H_l, W_l, C_l)`, or to
             the transform's result.
         """
-        x = preprocess_for_vgg(image)
+        x = tf.cast(preprocess_for_vgg(image), self.compute_dtype)
         outputs = {}
         transforms = transforms or {}
         for block in self._blocks():
@@ -290,7 +301,8 @@ class FeatureExtractor:
         for name in names:
             x = self._layer(name, x)
             if name in self.layers:
-                requested[name] = transforms[name](x) if name in transforms else x
+                features = tf.cast(x, tf.float32)
+                requested[name] = transforms[name](features) if name in transforms else features
         return x, requested
 
     def _layer(self, name: str, x: tf.Tensor) -> tf.Tensor:
@@ -350,7 +362,7 @@ class FeatureExtractor:
             else:
                 x = self._layer(name, x)
             if name in self.layers:
-                kept = x[:, start - low:end - low]
+                kept = tf.cast(x[:, start - low:end - low], tf.float32)
                 transform = transforms.get(name)
                 requested[name] = (transform.partial(kept, slice(start, end))
                                    if isinstance(transform, Reduction) else kept)
@@ -358,7 +370,8 @@ class FeatureExtractor:
 
     def __repr__(self) -> str:
         return (f"FeatureExtractor({self.backbone}, weights={self.source!r}, "
-                f"layers={self.layers}, pooling={self.pooling!r})")
+                f"layers={self.layers}, pooling={self.pooling!r}, "
+                f"compute_dtype={self.compute_dtype!r})")
 
 
 def minimum_image_side(backbone: str, layers: Sequence[str]) -> int:

@@ -248,6 +248,9 @@ class StyleTransferLoss:
             blocks in strips; the style terms are computed strip by strip from
             sums (`statistic_sums`), so no full-resolution activation is kept.
             Saves memory on large images; same values up to float rounding.
+        compute_dtype: The dtype of the network's convolutions (`"float32"`,
+            `"bfloat16"` or `"float16"`); activations, Gram matrices and every
+            loss term stay float32. See `FeatureExtractor`.
     """
 
     def __init__(self, weights: BackboneWeights, content_image: tf.Tensor,
@@ -258,7 +261,8 @@ class StyleTransferLoss:
                  tv_weight: float = 30.0, pooling: str = "max",
                  style_blend_weights: Sequence[float] | None = None,
                  style_masks: Sequence[tf.Tensor | None] | None = None,
-                 style_statistic: str = "gram", checkpoint: bool = False):
+                 style_statistic: str = "gram", checkpoint: bool = False,
+                 compute_dtype: str = "float32"):
         if style_statistic not in STYLE_STATISTICS:
             raise ValueError(f"style_statistic must be 'gram' or 'mean_std', "
                              f"got {style_statistic!r}.")
@@ -269,7 +273,8 @@ class StyleTransferLoss:
         self.tv_weight = float(tv_weight)
         self.style_statistic = style_statistic
         layers = list(dict.fromkeys([*self.content_layers, *self.style_layers]))
-        self.extractor = FeatureExtractor(weights, layers, pooling=pooling, checkpoint=checkpoint)
+        self.extractor = FeatureExtractor(weights, layers, pooling=pooling, checkpoint=checkpoint,
+                                          compute_dtype=compute_dtype)
         self.content_image = tf.convert_to_tensor(content_image, tf.float32).numpy()
         styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
         if not styles:
@@ -341,7 +346,8 @@ class StyleTransferLoss:
                 "style_weight": self.style_weight, "tv_weight": self.tv_weight,
                 "style_statistic": self.style_statistic, "num_styles": len(self.style_images),
                 "style_blend_weights": list(self.blend_weights),
-                "style_masks": self.masks is not None}
+                "style_masks": self.masks is not None,
+                "precision": self.extractor.compute_dtype}
 
     def style_layer_loss(self, features: tf.Tensor, name: str) -> tf.Tensor:
         """The unweighted style term of one layer (blended, or summed over the regions)."""

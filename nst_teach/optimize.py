@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from nst_teach import controls
 from nst_teach.callbacks import ProgressBar, Run, as_callbacks
+from nst_teach.config import compute_dtype
 from nst_teach.features import BackboneWeights, layer_names, load_weights
 from nst_teach.images import check_image, resize_image
 from nst_teach.lbfgs import LBFGS
@@ -44,9 +45,12 @@ LOSS_WEIGHTS = {
 # the image shrinks): 1e-5 suits 256 px; at 32 px it diverges (lesson 06).
 OPTIMIZER_DEFAULTS = {
     "lbfgs": {"learning_rate": 1.0, "num_steps": 100},
-    "adam": {"learning_rate": 0.02, "num_steps": 500},
+    "adam": {"learning_rate": 0.02, "num_steps": 200},
     "sgd": {"learning_rate": 1e-5, "num_steps": 500},
 }
+# The fastest to a given loss in benchmarks/bench_stylize.py (Adam with the
+# defaults below: about 70 steps where L-BFGS needs about 105).
+DEFAULT_OPTIMIZER = "adam"
 
 
 @dataclasses.dataclass
@@ -119,11 +123,13 @@ class Adam:
 
     The defaults differ from the tutorial's `TUTORIAL_ADAM` in `beta_1` and
     `beta_2` only: on tubingen x starry_night at 256 px (hed weights) they
-    reach the loss of the tutorial's 300 steps in about 85 steps.
+    reach the loss of the tutorial's 300 steps in about 70 steps (beta_2 0.99:
+    85; 0.95: 74; 0.8: 72), a shorter memory of the squared gradient suiting
+    an objective whose gradient shrinks fast in the first steps.
     """
 
     def __init__(self, learning_rate: float = 0.02, beta_1: float = 0.9,
-                 beta_2: float = 0.99, epsilon: float = 0.1):
+                 beta_2: float = 0.9, epsilon: float = 0.1):
         self.learning_rate, self.beta_1, self.beta_2 = learning_rate, beta_1, beta_2
         self.epsilon = epsilon
         self.m = self.v = None
@@ -212,7 +218,8 @@ def resolve_weights(backbone, weights, layers: Sequence[str], seed: int = 0,
 
 
 def _loss_options(backbone_weights, content_layers, style_layers, content_weight, style_weight,
-                  tv_weight, pooling, style_blend_weights, style_statistic, checkpoint) -> dict:
+                  tv_weight, pooling, style_blend_weights, style_statistic, checkpoint,
+                  precision="auto") -> dict:
     """The options of `StyleTransferLoss`, with the default loss weights filled in."""
     defaults = default_loss_weights(backbone_weights)
     chosen = {"content_weight": content_weight, "style_weight": style_weight,
@@ -220,7 +227,8 @@ def _loss_options(backbone_weights, content_layers, style_layers, content_weight
     return {"content_layers": content_layers, "style_layers": style_layers,
             **{term: defaults[term] if value is None else value for term, value in chosen.items()},
             "pooling": pooling, "style_blend_weights": style_blend_weights,
-            "style_statistic": style_statistic, "checkpoint": checkpoint}
+            "style_statistic": style_statistic, "checkpoint": checkpoint,
+            "compute_dtype": compute_dtype(precision)}
 
 
 def build_loss(content, style, *, backbone=None, weights="auto",
@@ -228,7 +236,7 @@ def build_loss(content, style, *, backbone=None, weights="auto",
                content_weight=None, style_weight=None, tv_weight=None, pooling="max",
                style_blend_weights=None, style_masks=None, style_scale=1.0, sizes=None,
                style_statistic="gram", preserve_colors=None,
-               color_matching_method="mean_covariance", checkpoint=False,
+               color_matching_method="mean_covariance", checkpoint=False, precision="auto",
                seed=0, verbose=True) -> StyleTransferLoss:
     """Resolves every option and builds the objective `stylize` minimizes (at its last stage)."""
     inputs = controls.prepare_inputs(content, style, style_masks, preserve_colors,
@@ -240,7 +248,8 @@ def build_loss(content, style, *, backbone=None, weights="auto",
                                controls.check_style_scale(style_scale),
                       **_loss_options(backbone_weights, content_layers, style_layers,
                                       content_weight, style_weight, tv_weight, pooling,
-                                      style_blend_weights, style_statistic, checkpoint))
+                                      style_blend_weights, style_statistic, checkpoint,
+                                      precision))
 
 
 def compute_losses(image, content, style, **options) -> dict[str, float]:
@@ -272,14 +281,16 @@ def compute_losses(image, content, style, **options) -> dict[str, float]:
         from nst_teach.color import luminance_image
 
         image = check_image(luminance_image(image), "luminance")
-    return {name: float(value) for name, value in loss(tf.constant(image)).items()}
+    # Compiled as in `stylize`, so that with bfloat16 the rounding is the same too.
+    return {name: float(value) for name, value in tf.function(loss)(tf.constant(image)).items()}
 
 
 def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto",
             content_layers: Sequence[str] | Mapping[str, float] = DEFAULT_CONTENT_LAYERS,
             style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
             content_weight: float | None = None, style_weight: float | None = None,
-            tv_weight: float | None = None, pooling: str = "max", optimizer: str = "lbfgs",
+            tv_weight: float | None = None, pooling: str = "max",
+            optimizer: str = DEFAULT_OPTIMIZER,
             num_steps: int | Sequence[int] | None = None, learning_rate: float | None = None,
             init: Any = "content", seed: int = 0, callbacks=None, progress: bool = True,
             stop_event: threading.Event | None = None, verbose: bool = True,
@@ -289,7 +300,7 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             sizes: Sequence[int] | None = None, style_statistic: str = "gram",
             preserve_colors: str | None = None,
             color_matching_method: str = "mean_covariance",
-            checkpoint: bool = False) -> StyleTransferResult:
+            checkpoint: bool = False, precision: str = "auto") -> StyleTransferResult:
     """Paints `content` in the style of `style` by optimizing its pixels.
 
     Args:
@@ -306,7 +317,8 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
         tv_weight: Weight of the total-variation term (default per weights).
         pooling: `"max"` (VGG's own) or `"average"` (recommended by Gatys et
             al. 2016 for smoother results).
-        optimizer: `"lbfgs"` (default, fastest), `"adam"` or `"sgd"`.
+        optimizer: `"adam"` (default: fastest to a good picture), `"lbfgs"`
+            (fewest steps to a very low loss, each step dearer) or `"sgd"`.
         num_steps: Optimizer steps (default per optimizer); with `sizes`, per
             stage: one number for every stage or a list with one per stage.
         learning_rate: Step size for Adam and SGD (default per optimizer).
@@ -355,6 +367,11 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             about 2000 MB instead of 3500 MB on CPU (about 1800 MB with the
             environment variable TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1 set before
             TensorFlow starts); see benchmarks/bench_coarse_to_fine.py.
+        precision: The dtype VGG's convolutions compute in: `"auto"` (bfloat16
+            on a CPU with native bfloat16 instructions, float32 elsewhere),
+            `"float32"`, `"bfloat16"` or `"float16"`; Gram matrices and losses
+            are float32 whatever it is. bfloat16 halves the time per step and
+            changes the loss by about 0.1%. See `nst_teach.config.compute_dtype`.
 
     Returns:
         A `StyleTransferResult` with `.image` (the last stage's size) and
@@ -375,7 +392,7 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
                                        seed, verbose)
     loss_options = _loss_options(backbone_weights, content_layers, style_layers, content_weight,
                                  style_weight, tv_weight, pooling, style_blend_weights,
-                                 style_statistic, checkpoint)
+                                 style_statistic, checkpoint, precision)
     first_loss = controls.stage_loss(backbone_weights, inputs, shapes[0], style_scale,
                                      **loss_options)
     settings = {**first_loss.settings(), "optimizer": optimizer,

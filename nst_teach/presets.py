@@ -7,8 +7,8 @@ strength. Lesson 07 and the Studio's Preset menu use them:
 =============  ==========  =========  =====  ==================================
 name           image size  optimizer  steps  meant for
 =============  ==========  =========  =====  ==================================
-``preview``    128 px      lbfgs      20     a first look: seconds on a CPU
-``classroom``  256 px      lbfgs      50     a class on laptops or Binder
+``preview``    128 px      adam       40     a first look: seconds on a CPU
+``classroom``  256 px      adam       100    a class on laptops or Binder
 ``quality``    512 px      lbfgs      300    a result to keep: a GPU, or patience
 =============  ==========  =========  =====  ==================================
 
@@ -72,10 +72,10 @@ class Preset:
 
 
 PRESETS = (
-    Preset("preview", "128 px, 20 L-BFGS steps: a first look in a few seconds on a CPU.",
-           image_size=128, optimizer="lbfgs", num_steps=20),
-    Preset("classroom", "256 px, 50 L-BFGS steps: about 15 s on a laptop CPU or Binder.",
-           image_size=256, optimizer="lbfgs", num_steps=50),
+    Preset("preview", "128 px, 40 Adam steps: a first look in a few seconds on a CPU.",
+           image_size=128, optimizer="adam", num_steps=40),
+    Preset("classroom", "256 px, 100 Adam steps: about 15 to 30 s on a laptop CPU or Binder.",
+           image_size=256, optimizer="adam", num_steps=100),
     Preset("quality", "512 px, 300 L-BFGS steps: about a minute on a GPU, several on a CPU.",
            image_size=512, optimizer="lbfgs", num_steps=300),
 )

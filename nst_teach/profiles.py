@@ -18,7 +18,7 @@ name           chosen when                              image size  memory budge
 =============  =======================================  ==========  =============
 
 Binder's profile is the lean one: VGG16 (13 convolutions instead of VGG19's
-16), 50 L-BFGS steps instead of 100, and a preview every 2 s. (nst_teach also
+16), 100 Adam steps instead of 200, and a preview every 2 s. (nst_teach also
 returns freed memory to the system at once everywhere, see
 `nst_teach.config.return_freed_memory`.) The memory budget is what
 `nst_teach.estimate.warn_if_too_large` compares the estimated peak with; the
@@ -85,7 +85,7 @@ class Profile:
     description: str
     image_size: int
     max_image_size: int
-    optimizer: str = "lbfgs"
+    optimizer: str = "adam"  # nst_teach.optimize.DEFAULT_OPTIMIZER
     num_steps: int | None = None
     backbone: str | None = None
     preview_seconds: float = 0.5
@@ -101,8 +101,8 @@ class Profile:
         Returns:
             None when the profile keeps `nst.stylize`'s defaults; else
             ``num_steps`` for the profile's optimizer, and for another one its
-            default steps times the same fraction (Binder's 50 of L-BFGS' 100
-            become 250 of Adam's 500).
+            default steps times the same fraction (Binder's 100 of Adam's 200
+            become 50 of L-BFGS' 100).
         """
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"Unknown optimizer {optimizer!r}: use one of {OPTIMIZERS}.")
@@ -128,8 +128,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (
             "quick checks.", image_size=64, max_image_size=128, num_steps=10,
             preview_seconds=0.2),
     Profile("binder", "mybinder.org: 2 CPU cores at most and 2 GB of memory; lean settings "
-            "(VGG16, half the L-BFGS steps, fewer previews).", image_size=256,
-            max_image_size=384, num_steps=50, backbone="vgg16", preview_seconds=2.0),
+            "(VGG16, half the Adam steps, fewer previews).", image_size=256,
+            max_image_size=384, num_steps=100, backbone="vgg16", preview_seconds=2.0),
     Profile("colab-gpu", "Google Colab with a GPU: larger images.", image_size=512,
             max_image_size=1024, memory_budget_mb=None),
     Profile("colab", "Google Colab without a GPU (Runtime > Change runtime type adds one).",

@@ -51,8 +51,8 @@ from nst_teach.images import (
     save_image,
 )
 from nst_teach.losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, style_loss
-from nst_teach.optimize import (OPTIMIZER_DEFAULTS, default_loss_weights, device_name,
-                                stylize)
+from nst_teach.optimize import (DEFAULT_OPTIMIZER, OPTIMIZER_DEFAULTS, default_loss_weights,
+                                device_name, stylize)
 from nst_teach.profiles import current_profile
 from nst_teach.samples import KINDS, SampleFallbackWarning, sample_image, sample_names
 
@@ -608,10 +608,10 @@ class Studio(_Displayable):
         self.continue_button = widgets.Button(description="Continue", icon="forward")
         self.save_button = widgets.Button(description="Save", icon="save")
         self.path = widgets.Text(value=output_path, description="save to")
-        self.optimizer = widgets.Dropdown(options=list(OPTIMIZER_DEFAULTS), value="lbfgs",
-                                          description="optimizer")
-        self.steps = widgets.IntSlider(value=OPTIMIZER_DEFAULTS["lbfgs"]["num_steps"], min=1,
-                                       max=2000, description="steps", continuous_update=False)
+        self.optimizer = widgets.Dropdown(options=list(OPTIMIZER_DEFAULTS),
+                                          value=DEFAULT_OPTIMIZER, description="optimizer")
+        self.steps = widgets.IntSlider(value=OPTIMIZER_DEFAULTS[DEFAULT_OPTIMIZER]["num_steps"],
+                                       min=1, max=2000, description="steps", continuous_update=False)
         self.strength = widgets.FloatLogSlider(value=1.0, base=10, min=-3, max=3, step=0.1,
                                                description="strength", continuous_update=False,
                                                readout_format=".3g")

@@ -11,15 +11,17 @@ import pytest
 
 import nst_teach as nst
 from nst_teach import estimate, profiles
+from nst_teach.config import compute_dtype
 from nst_teach.optimize import OPTIMIZER_DEFAULTS
 
 TABLE = estimate.load_cost_table()
-SERIES = [(backbone, optimizer) for backbone in estimate.BACKBONES
-          for optimizer in ("lbfgs", "adam")]
+PRECISIONS = ("float32", "bfloat16")
+SERIES = [(backbone, optimizer, precision) for backbone in estimate.BACKBONES
+          for optimizer in ("lbfgs", "adam") for precision in PRECISIONS]
 
 # A made-up table whose values lie on known straight lines, to test the arithmetic.
 LINEAR = {"machine": {"cpu": "test CPU", "cores": 1}, "date": "2026-01-01", "measurements": [
-    {"backbone": "vgg16", "optimizer": "lbfgs", "height": h, "width": h, "pixels": h * h,
+    {"backbone": "vgg16", "optimizer": "lbfgs", "precision": "float32", "height": h, "width": h, "pixels": h * h,
      "seconds_per_step": 0.1 + 1e-6 * h * h, "setup_seconds": 1.0 + 1e-5 * h * h,
      "peak_memory_mb": 600.0 + 0.01 * h * h} for h in (100, 200, 400)]}
 
@@ -27,15 +29,18 @@ LINEAR = {"machine": {"cpu": "test CPU", "cores": 1}, "date": "2026-01-01", "mea
 def test_table_says_where_and_when_it_was_measured():
     assert TABLE["machine"]["cores"] >= 1 and TABLE["machine"]["cpu"]
     assert TABLE["date"] and "measure_costs.py" in TABLE["command"]
-    for backbone, optimizer in SERIES:
-        assert len(estimate.cost_series(backbone, optimizer)) >= 3, (backbone, optimizer)
+    for backbone, optimizer, precision in SERIES:
+        assert len(estimate.cost_series(backbone, optimizer, precision=precision)) >= 3, (
+            backbone, optimizer, precision)
 
 
 @pytest.mark.parametrize("record", TABLE["measurements"],
-                         ids=lambda r: f"{r['backbone']}-{r['optimizer']}-{r['height']}")
+                         ids=lambda r: f"{r['backbone']}-{r['optimizer']}-{r['precision']}-"
+                                       f"{r['height']}")
 def test_reproduces_every_measured_point(record):
     result = nst.estimate_cost((record["height"], record["width"]), backbone=record["backbone"],
-                               optimizer=record["optimizer"], num_steps=7)
+                               optimizer=record["optimizer"], num_steps=7,
+                               precision=record["precision"])
     assert result.seconds_per_step == pytest.approx(record["seconds_per_step"])
     assert result.setup_seconds == pytest.approx(record["setup_seconds"])
     assert result.peak_memory_mb == pytest.approx(record["peak_memory_mb"])
@@ -43,9 +48,10 @@ def test_reproduces_every_measured_point(record):
                                                  + 7 * record["seconds_per_step"])
 
 
-@pytest.mark.parametrize("backbone, optimizer", SERIES)
-def test_monotone_in_image_size(backbone, optimizer):
-    estimates = [nst.estimate_cost(side, backbone, optimizer) for side in range(16, 1537, 16)]
+@pytest.mark.parametrize("backbone, optimizer, precision", SERIES)
+def test_monotone_in_image_size(backbone, optimizer, precision):
+    estimates = [nst.estimate_cost(side, backbone, optimizer, precision=precision)
+                 for side in range(16, 1537, 16)]
     for smaller, larger in itertools.pairwise(estimates):
         assert larger.seconds_per_step >= smaller.seconds_per_step
         assert larger.peak_memory_mb >= smaller.peak_memory_mb
@@ -53,24 +59,25 @@ def test_monotone_in_image_size(backbone, optimizer):
 
 
 def test_interpolates_on_straight_lines_between_points():
-    middle = nst.estimate_cost((150, 300), num_steps=10, table=LINEAR)  # 45000 px
+    middle = nst.estimate_cost((150, 300), num_steps=10, table=LINEAR,
+                               precision="float32")  # 45000 px
     assert middle.seconds_per_step == pytest.approx(0.1 + 0.045)
     assert middle.peak_memory_mb == pytest.approx(600.0 + 450.0)
-    beyond = nst.estimate_cost(800, table=LINEAR)  # past the largest: the last segment extended
+    beyond = nst.estimate_cost(800, table=LINEAR, precision="float32")  # past the largest: the last segment extended
     assert beyond.peak_memory_mb == pytest.approx(600.0 + 0.01 * 800 * 800)
     assert estimate.interpolate(0.0, [10.0, 20.0], [5.0, 100.0]) == 0.0  # never below 0
 
 
 def test_fitted_lines_recover_a_linear_table():
-    model = estimate.fit_cost_model("vgg16", "lbfgs", table=LINEAR)
+    model = estimate.fit_cost_model("vgg16", "lbfgs", table=LINEAR, precision="float32")
     assert model["seconds_per_step"] == pytest.approx((0.1, 1e-6))
     assert model["peak_memory_mb"] == pytest.approx((600.0, 0.01))
     assert model["setup_seconds"] == pytest.approx((1.0, 1e-5))
 
 
 def test_measured_cost_grows_with_the_pixels():
-    for backbone, optimizer in SERIES:
-        model = estimate.fit_cost_model(backbone, optimizer)
+    for backbone, optimizer, precision in SERIES:
+        model = estimate.fit_cost_model(backbone, optimizer, precision=precision)
         assert model["seconds_per_step"][1] > 0 and model["peak_memory_mb"][1] > 0
         assert model["peak_memory_mb"][0] > 300  # TensorFlow's own share, before any image
 
@@ -87,15 +94,16 @@ def test_defaults_square_images_steps_and_sgd():
 
 
 def test_warns_above_the_two_gigabyte_budget_and_not_below():
-    for backbone, optimizer in SERIES:
-        largest = estimate.largest_size_within(2048, backbone, optimizer)
+    for backbone, optimizer, precision in SERIES:
+        largest = estimate.largest_size_within(2048, backbone, optimizer, precision=precision)
         assert largest is not None and largest >= 256
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # any warning fails the test
-            fits = estimate.warn_if_too_large(largest, backbone, optimizer)
+            fits = estimate.warn_if_too_large(largest, backbone, optimizer, precision=precision)
         assert fits.warning is None and fits.peak_memory_mb <= 2048
         with pytest.warns(nst.MemoryBudgetWarning, match="more than the budget of 2 GB") as caught:
-            too_large = estimate.warn_if_too_large(largest + 16, backbone, optimizer)
+            too_large = estimate.warn_if_too_large(largest + 16, backbone, optimizer,
+                                                   precision=precision)
         assert too_large.peak_memory_mb > 2048
         assert f"at most {largest} px" in str(caught[0].message)
         assert caught[0].filename == __file__  # points at the caller's line
@@ -137,7 +145,27 @@ def test_bad_input_is_a_clear_value_error(arguments, message):
 def test_too_few_measurements_is_a_clear_error():
     table = {"measurements": LINEAR["measurements"][:1]}
     with pytest.raises(ValueError, match="at least 2 are needed: run benchmarks/measure_costs"):
-        nst.estimate_cost(256, table=table)
+        nst.estimate_cost(256, table=table, precision="float32")
+    with pytest.raises(ValueError, match="0 measurement.* in bfloat16.*--precision bfloat16"):
+        nst.estimate_cost(256, table=LINEAR, precision="bfloat16")
+
+
+def test_auto_precision_is_what_stylize_uses_on_this_cpu():
+    resolved = compute_dtype("auto", gpu=False)
+    assert nst.estimate_cost(256) == nst.estimate_cost(256, precision=resolved)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        nst.estimate_cost(256, precision="double")
+
+
+def test_bfloat16_steps_are_cheaper_on_this_table():
+    """The measured table: bfloat16 convolutions (native on the CPU it was measured on)
+    take less time and memory per step than float32 at every size measured in both."""
+    for backbone, optimizer in itertools.product(estimate.BACKBONES, ("lbfgs", "adam")):
+        exact = {r["pixels"]: r for r in estimate.cost_series(backbone, optimizer,
+                                                                precision="float32")}
+        for record in estimate.cost_series(backbone, optimizer, precision="bfloat16"):
+            if record["pixels"] in exact and record["pixels"] >= 256 * 256:
+                assert record["seconds_per_step"] < exact[record["pixels"]]["seconds_per_step"]
 
 
 def test_studio_run_warns_when_the_estimate_exceeds_the_profile_budget(hed_weights, tiny_image,

@@ -57,7 +57,7 @@ def test_stylize_options_are_accepted_by_stylize(hed_weights, tiny_image):
     result = nst.stylize(tiny_image(32, 32, seed=1), tiny_image(32, 32, seed=2),
                          weights=hed_weights, progress=False, verbose=False, **options)
     assert result.status == "completed"
-    assert result.settings["optimizer"] == "lbfgs"
+    assert result.settings["optimizer"] == "adam"
     assert result.history[-1]["total"] < result.history[0]["total"]
 
 

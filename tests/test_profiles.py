@@ -60,7 +60,8 @@ def test_the_documented_defaults():
     assert profiles.PROFILES["fast"].image_size == 64
     assert profiles.PROFILES["binder"].memory_budget_mb == 2048
     binder, local = profiles.PROFILES["binder"], profiles.PROFILES["local"]
-    assert binder.num_steps < nst.optimize.OPTIMIZER_DEFAULTS["lbfgs"]["num_steps"]  # lean
+    assert binder.optimizer == nst.optimize.DEFAULT_OPTIMIZER
+    assert binder.num_steps < nst.optimize.OPTIMIZER_DEFAULTS[binder.optimizer]["num_steps"]  # lean
     assert binder.preview_seconds > local.preview_seconds
     assert binder.backbone == "vgg16"
     for profile in profiles.PROFILES.values():
@@ -139,10 +140,10 @@ def test_use_profile_none_takes_no_settings():
 def test_steps_for_scales_the_lean_steps_to_other_optimizers():
     defaults = nst.optimize.OPTIMIZER_DEFAULTS
     binder = profiles.PROFILES["binder"]
-    fraction = binder.num_steps / defaults["lbfgs"]["num_steps"]
-    assert binder.steps_for("lbfgs") == binder.num_steps
-    assert binder.steps_for("adam") == round(fraction * defaults["adam"]["num_steps"])
-    assert profiles.PROFILES["local"].steps_for("adam") is None  # stylize's default
+    fraction = binder.num_steps / defaults["adam"]["num_steps"]
+    assert binder.steps_for("adam") == binder.num_steps
+    assert binder.steps_for("lbfgs") == round(fraction * defaults["lbfgs"]["num_steps"])
+    assert profiles.PROFILES["local"].steps_for("lbfgs") is None  # stylize's default
     with pytest.raises(ValueError, match="Unknown optimizer"):
         binder.steps_for("newton")
 

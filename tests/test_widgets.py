@@ -303,9 +303,11 @@ def test_studio_strength_sets_the_style_weight(studio):
 
 
 def test_studio_optimizer_sets_its_default_steps(studio):
+    studio.optimizer.value = "lbfgs"
+    assert studio.steps.value == nst.optimize.OPTIMIZER_DEFAULTS["lbfgs"]["num_steps"] == 100
+    assert studio.settings()["optimizer"] == "lbfgs"
     studio.optimizer.value = "adam"
-    assert studio.steps.value == 500
-    assert studio.settings()["optimizer"] == "adam"
+    assert studio.steps.value == nst.optimize.OPTIMIZER_DEFAULTS["adam"]["num_steps"] == 200
 
 
 def test_studio_run_advances_and_completes(studio, tmp_path):
