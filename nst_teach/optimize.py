@@ -364,9 +364,8 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             computed in strips of rows (see `FeatureExtractor`): the same
             objective with much less memory for large images, about 30% more
             time. A 1024 px output through `sizes=(256, 512, 1024)` peaks at
-            about 2000 MB instead of 3500 MB on CPU (about 1800 MB with the
-            environment variable TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1 set before
-            TensorFlow starts); see benchmarks/bench_coarse_to_fine.py.
+            about 1500 MB instead of 2450 MB on CPU with bfloat16 (float32:
+            2000 MB instead of 3500 MB); see benchmarks/bench_coarse_to_fine.py.
         precision: The dtype VGG's convolutions compute in: `"auto"` (bfloat16
             on a CPU with native bfloat16 instructions, float32 elsewhere),
             `"float32"`, `"bfloat16"` or `"float16"`; Gram matrices and losses
