@@ -9,7 +9,7 @@ themselves live in `nst_teach.losses`.
   `nst_teach.losses.blend_weights`.
 * Masks (guided Gram matrices): `check_masks` accepts `(H, W)`, `(H, W, 1)`,
   `(1, H, W)` or `(1, H, W, 1)` arrays, float in [0, 1] or bool, and resizes a
-  mask of another size with the same aspect ratio (bilinear, `resize_mask`).
+  mask of another size with the same aspect ratio (bilinear, `nst_teach.masks.resize_mask`).
 * Style scale: `scale_style` resizes the style relative to the output, as
   Johnson's neural-style `-style_scale` does.
 * Coarse to fine: `stage_shapes` and `steps_per_stage` plan the stages.
@@ -31,11 +31,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from nst_teach.features import BackboneWeights
 from nst_teach.images import RANGE_TOLERANCE, check_image, load_image, resize_image
 from nst_teach.losses import StyleTransferLoss
+from nst_teach.masks import resize_mask
 
 PRESERVE_COLORS = (None, "luminance", "color_matching")
 COLOR_MATCHING_METHODS = ("mean_covariance", "histogram")
@@ -177,20 +177,6 @@ def _check_mask(mask: Any, name: str, size: Sequence[int]) -> np.ndarray:
                              "mask at the content's size (e.g. nst_teach.masks.half_mask(size)).")
         array = resize_mask(array[None, :, :, None], size)[0, :, :, 0]
     return array[None, :, :, None]
-
-
-def resize_mask(mask: np.ndarray, size: Sequence[int]) -> np.ndarray:
-    """Resizes a mask `(1, H, W, 1)` in [0, 1] to `(1, height, width, 1)` (bilinear).
-
-    Pillow's bilinear filter widens with the scale when shrinking, so a
-    smaller mask averages the pixels it covers.
-    """
-    height, width = int(size[0]), int(size[1])
-    if tuple(mask.shape[1:3]) == (height, width):
-        return np.asarray(mask, np.float32)
-    plane = Image.fromarray(np.asarray(mask, np.float32)[0, :, :, 0])
-    resized = np.asarray(plane.resize((width, height), Image.Resampling.BILINEAR))
-    return np.clip(resized, 0.0, 1.0).astype(np.float32)[None, :, :, None]
 
 
 def check_sizes(sizes: Any) -> list[int] | None:
