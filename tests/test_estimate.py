@@ -157,15 +157,22 @@ def test_auto_precision_is_what_stylize_uses_on_this_cpu():
         nst.estimate_cost(256, precision="double")
 
 
-def test_bfloat16_steps_are_cheaper_on_this_table():
-    """The measured table: bfloat16 convolutions (native on the CPU it was measured on)
-    take less time and memory per step than float32 at every size measured in both."""
-    for backbone, optimizer in itertools.product(estimate.BACKBONES, ("lbfgs", "adam")):
-        exact = {r["pixels"]: r for r in estimate.cost_series(backbone, optimizer,
-                                                                precision="float32")}
-        for record in estimate.cost_series(backbone, optimizer, precision="bfloat16"):
-            if record["pixels"] in exact and record["pixels"] >= 256 * 256:
-                assert record["seconds_per_step"] < exact[record["pixels"]]["seconds_per_step"]
+def test_each_precision_reads_its_own_measurements():
+    """A table with float32 and bfloat16 rows: each precision is estimated from its own rows
+    only (a bfloat16 row twice as fast gives an estimate twice as fast), and "auto" follows
+    what `compute_dtype` picks for a CPU."""
+    halved = [{**record, "precision": "bfloat16",
+               "seconds_per_step": record["seconds_per_step"] / 2,
+               "peak_memory_mb": record["peak_memory_mb"] - 100}
+              for record in LINEAR["measurements"]]
+    table = {**LINEAR, "measurements": [*LINEAR["measurements"], *halved]}
+    exact = nst.estimate_cost(200, table=table, precision="float32")
+    fast = nst.estimate_cost(200, table=table, precision="bfloat16")
+    assert fast.seconds_per_step == pytest.approx(exact.seconds_per_step / 2)
+    assert fast.peak_memory_mb == pytest.approx(exact.peak_memory_mb - 100)
+    auto = nst.estimate_cost(200, table=table)
+    expected = fast if compute_dtype("auto", gpu=False) == "bfloat16" else exact
+    assert auto.seconds_per_step == pytest.approx(expected.seconds_per_step)
 
 
 def test_studio_run_warns_when_the_estimate_exceeds_the_profile_budget(hed_weights, tiny_image,

@@ -333,6 +333,31 @@ def test_auto_picks_cached_imagenet(offline, monkeypatch, capsys, random_weights
     assert "ImageNet" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("profile, expected", [("binder", "vgg16"), ("local", "vgg19")])
+def test_auto_uses_the_profile_backbone(offline, monkeypatch, capsys, random_weights,
+                                        profile, expected):
+    # Binder's profile says VGG16: "auto" with a cached ImageNet file must load that network.
+    from nst_teach import profiles
+    monkeypatch.setitem(profiles._STATE, "chosen", None)
+    monkeypatch.setenv("NST_TEACH_PROFILE", profile)
+    for backbone in ("vgg16", "vgg19"):
+        cache = features.imagenet_cache_path(backbone)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(b"stand-in")
+    loaded = []
+
+    def from_keras_model(backbone, weights, source, up_to):
+        loaded.append(backbone)
+        return random_weights
+
+    monkeypatch.setattr(features, "_from_keras_model", from_keras_model)
+    load_weights(None, "auto", up_to="block1_conv1")
+    assert loaded == [expected]
+    assert f"ImageNet {expected.upper()}" in capsys.readouterr().err
+    load_weights("vgg19", "auto", up_to="block1_conv1")  # an explicit backbone wins
+    assert loaded == [expected, "vgg19"]
+
+
 def test_hed_format_file(hed_weights, tmp_path):
     path = features.hed_weights_path()
     for given in (path, str(path)):

@@ -322,3 +322,52 @@ def test_loaded_weights_are_reused_not_reloaded(content, style, hed_weights, mon
     assert result.status == "completed" and result.settings["weights"] == "hed"
     losses = nst.compute_losses(result.image, content, style, weights=hed_weights)
     np.testing.assert_allclose(losses["total"], result.losses["total"], rtol=1e-4)
+
+
+# --- diverging runs and the memory warning ---------------------------------------------
+
+def test_a_diverging_run_says_so_and_names_the_fix(content, style, hed_weights):
+    result = run(content, style, hed_weights, optimizer="sgd", learning_rate=1e3, num_steps=8)
+    assert result.status == "diverged"
+    assert "never went below its starting value" in result.message
+    assert "learning rate" in result.message
+    assert result.best_step == 0
+    calm = run(content, style, hed_weights, optimizer="adam", num_steps=8)
+    assert calm.status == "completed" and calm.best_step > 0
+
+
+def history_of(totals, size=(32, 40)):
+    return [{"step": step, "total": total, "size": size} for step, total in enumerate(totals)]
+
+
+def test_divergence_message_on_histories():
+    falling = [10.0 - step for step in range(9)]
+    assert nst.optimize.divergence_message(history_of(falling), best_step=8) is None
+    never = [10.0, 11.0, 10.5, 12.0]
+    assert "never went below" in nst.optimize.divergence_message(history_of(never), 0)
+    rising = [10.0, 5.0] + [5.0 + step for step in range(1, 12)]  # best at step 1, then up
+    message = nst.optimize.divergence_message(history_of(rising), best_step=1)
+    assert "rose for the last 10 steps" in message and "best 5" in message
+    wobbling = [10.0, 5.0, 6.0, 5.5, 6.5, 6.0, 7.0, 6.5, 7.5, 7.0, 8.0, 7.5, 8.5]
+    assert nst.optimize.divergence_message(history_of(wobbling), best_step=1) is None
+    # A later stage of coarse to fine is judged on its own steps.
+    staged = history_of([10.0, 9.0, 8.0]) + [
+        {"step": 3 + step, "total": total, "size": (64, 80)}
+        for step, total in enumerate([20.0, 19.0, 18.0])]
+    assert nst.optimize.divergence_message(staged, best_step=5) is None
+    assert nst.optimize.divergence_message(history_of([3.0]), best_step=0) is None
+
+
+def test_stylize_warns_when_the_estimate_exceeds_the_profile_budget(content, style,
+                                                                      hed_weights):
+    nst.use_profile("local", memory_budget_mb=1)
+    try:
+        with pytest.warns(nst.MemoryBudgetWarning, match="more than the budget") as caught:
+            nst.stylize(content, style, weights=hed_weights, num_steps=1, progress=False)
+        assert caught[0].filename == __file__  # points at the caller's line
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", nst.MemoryBudgetWarning)
+            run(content, style, hed_weights, num_steps=1)  # verbose=False: no warning
+    finally:
+        nst.use_profile(None)

@@ -85,7 +85,12 @@ def test_plot_activations_defaults_to_the_most_active_channels(rng):
 
 def test_plot_activations_handles_dead_channels():
     figure = plots.plot_activations(np.zeros((1, 4, 4, 2), np.float32), channels=[0, 1])
-    decode_png(plots.figure_to_png(figure))
+    assert [axis.get_title().split()[0] for axis in figure.axes] == ["0", "1"]
+    for axis in figure.axes:  # an all-zero channel is drawn as zeros, not NaN or noise
+        shown = np.asarray(axis.images[0].get_array())
+        assert shown.shape == (4, 4) and np.all(np.isfinite(shown)) and np.all(shown == 0)
+    width, height = decode_png(plots.figure_to_png(figure))
+    assert width > 0 and height > 0
 
 
 def test_plot_activations_rejects_missing_channels(rng):

@@ -26,8 +26,11 @@ def test_compute_dtype_resolves_auto_and_the_environment(monkeypatch):
     assert config.compute_dtype("float32") == "float32"
     assert config.compute_dtype("bfloat16", gpu=True) == "bfloat16"  # asked for: kept
     assert config.compute_dtype("auto", gpu=True) == "float32"  # GPUs: float32 unless asked
-    expected = "bfloat16" if config.cpu_has_bfloat16() else "float32"
-    assert config.compute_dtype("auto", gpu=False) == expected
+    monkeypatch.setattr(config, "cpu_has_bfloat16", lambda cpuinfo="/proc/cpuinfo": True)
+    assert config.compute_dtype("auto", gpu=False) == "bfloat16"
+    assert config.compute_dtype("auto", gpu=True) == "float32"
+    monkeypatch.setattr(config, "cpu_has_bfloat16", lambda cpuinfo="/proc/cpuinfo": False)
+    assert config.compute_dtype("auto", gpu=False) == "float32"
     monkeypatch.setenv(config.PRECISION_VARIABLE, "float32")
     assert config.compute_dtype("auto", gpu=False) == "float32"
     assert config.compute_dtype("bfloat16") == "bfloat16"  # an argument beats the variable
