@@ -13,8 +13,8 @@ prints:
 Objective: hed VGG16 weights, their default loss weights (style 1, content 1e4,
 TV 1), the default layers, the default optimizer (or `--optimizer`), style_scale
 1, starting from the content image, `--precision` (default auto: bfloat16 on a
-CPU with native bfloat16). Configurations: without and with gradient checkpointing
-(`checkpoint=True`, which recomputes each VGG block's inner activations during
+CPU with native bfloat16). Configurations: without and with recomputation
+(`recompute=True`, gradient checkpointing, which recomputes each VGG block's inner activations during
 the backward pass instead of keeping them; the style terms are computed inside
 the blocks, so no full-resolution activation is kept between blocks).
 `--system-allocator` runs the children with TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1
@@ -22,7 +22,7 @@ the blocks, so no full-resolution activation is kept between blocks).
 
 Usage:
     python benchmarks/bench_coarse_to_fine.py [--content PATH|SAMPLE] [--style PATH|SAMPLE]
-        [--sizes 256 512 1024] [--steps 20 10 10] [--checkpoint both|on|off]
+        [--sizes 256 512 1024] [--steps 20 10 10] [--recompute both|on|off]
         [--system-allocator] [--optimizer adam|lbfgs] [--precision auto|float32|bfloat16]
 """
 
@@ -62,7 +62,7 @@ def child(args) -> None:
     started = time.perf_counter()
     result = nst.stylize(content, style, weights="hed", sizes=args.sizes, num_steps=args.steps,
                          optimizer=args.optimizer, precision=args.precision,
-                         checkpoint=args.checkpoint == "on", progress=False, verbose=False)
+                         recompute=args.recompute == "on", progress=False, verbose=False)
     seconds = time.perf_counter() - started
     stage_ends = {}
     for record in result.history:
@@ -91,9 +91,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--steps", type=int, nargs="+", default=[20, 10, 10],
                         help="L-BFGS steps per stage (one number, or one per stage)")
-    parser.add_argument("--checkpoint", choices=("both", "on", "off"), default="both")
+    parser.add_argument("--recompute", choices=("both", "on", "off"), default="both")
     parser.add_argument("--strip-rows", type=int, default=None,
-                        help="rows per strip with checkpointing (default: features.STRIP_ROWS)")
+                        help="rows per strip with --recompute (default: features.STRIP_ROWS)")
     parser.add_argument("--system-allocator", action="store_true",
                         help="set TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1 in the runs")
     parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam")
@@ -110,9 +110,9 @@ def main() -> None:
           f"precision {args.precision}"
           + (", TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1" if args.system_allocator else "")
           + (f", strips of {args.strip_rows} rows" if args.strip_rows else ""))
-    for checkpoint in (("off", "on") if args.checkpoint == "both" else (args.checkpoint,)):
+    for recompute in (("off", "on") if args.recompute == "both" else (args.recompute,)):
         command = [sys.executable, os.path.abspath(__file__), "--child", "--content",
-                   args.content, "--style", args.style, "--checkpoint", checkpoint,
+                   args.content, "--style", args.style, "--recompute", recompute,
                    "--sizes", *map(str, args.sizes), "--steps", *map(str, args.steps),
                    "--optimizer", args.optimizer, "--precision", args.precision,
                    *(["--strip-rows", str(args.strip_rows)] if args.strip_rows else [])]
@@ -120,14 +120,14 @@ def main() -> None:
                                 if args.system_allocator else {})}
         completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if completed.returncode != 0:
-            print(f"checkpoint {checkpoint}: the run failed (exit {completed.returncode}): "
+            print(f"recompute {recompute}: the run failed (exit {completed.returncode}): "
                   f"{completed.stderr.strip().splitlines()[-1:]}")
             continue
         figures = json.loads(completed.stdout.strip().splitlines()[-1])
         stages = ", ".join(f"{size} px {seconds:.0f} s"
                            for size, seconds in zip(args.sizes, figures["stage_seconds"]))
         verdict = "under" if figures["peak_rss_mb"] < TARGET_MB else "OVER"
-        print(f"checkpoint {checkpoint}: peak resident memory {figures['peak_rss_mb']:.0f} MB "
+        print(f"recompute {recompute}: peak resident memory {figures['peak_rss_mb']:.0f} MB "
               f"({verdict} the {TARGET_MB} MB target); output {figures['shape'][1]}x"
               f"{figures['shape'][2]}; time {figures['seconds']:.0f} s ({stages}); "
               f"last stage total loss {figures['first_total']:.4g} -> "

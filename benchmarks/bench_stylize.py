@@ -165,7 +165,7 @@ def main():
     tutorial_rate = args.tutorial_steps / tutorial_seconds
     adam = nst.stylize(content, style, optimizer="adam", num_steps=args.rate_steps + 1,
                        precision="float32",
-                       optimizer_options={k: v for k, v in nst.optimize.TUTORIAL_ADAM.items()
+                       optimizer_options={k: v for k, v in nst.core.loop.TUTORIAL_ADAM.items()
                                           if k != "learning_rate"}, **common)
     times = [record["time"] for record in adam.history]
     adam_rate = args.rate_steps / (times[-1] - times[1])  # steady state, after tracing

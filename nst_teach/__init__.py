@@ -13,34 +13,29 @@ from nst_teach import checks, plots  # noqa: E402
 from nst_teach import color, masks  # noqa: E402
 from nst_teach.callbacks import Callback, PrintLosses, ProgressBar, Run  # noqa: E402
 from nst_teach.config import cache_dir, fast_mode  # noqa: E402
+from nst_teach.core.images import preprocess_for_vgg  # noqa: E402
+from nst_teach.core.vgg import BackboneWeights, layer_names  # noqa: E402
 from nst_teach.features import (  # noqa: E402
-    BackboneWeights,
     FeatureExtractor,
     layer_channels,
-    layer_names,
     load_weights,
-    preprocess_for_vgg,
     receptive_field,
 )
 from nst_teach import controls  # noqa: E402
-from nst_teach.gram import gram_matrix, guided_gram_matrix, mean_std  # noqa: E402
-from nst_teach.images import (  # noqa: E402
-    check_image,
-    load_image,
-    resize_image,
-    resize_to_max_size,
-    save_image,
-    show_images,
-)
+from nst_teach import core  # noqa: E402
+from nst_teach.core import gram_matrix  # noqa: E402
+from nst_teach.statistics import guided_gram_matrix, mean_std  # noqa: E402
+from nst_teach.core.images import check_image, resize_image  # noqa: E402
+from nst_teach.images import load_image, resize_to_max_size, save_image, show_images  # noqa: E402
 from nst_teach.lbfgs import LBFGS  # noqa: E402
-from nst_teach.losses import (  # noqa: E402
+from nst_teach.core.losses import (  # noqa: E402
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
-    StyleTransferLoss,
     content_loss,
     style_loss,
     total_variation_loss,
 )
+from nst_teach.losses import StyleTransferLoss  # noqa: E402
 from nst_teach.optimize import (  # noqa: E402
     StyleTransferResult,
     compute_losses,
@@ -78,6 +73,7 @@ __all__ = [
     "checks",
     "color",
     "controls",
+    "core",
     "compute_losses",
     "content_loss",
     "credits",

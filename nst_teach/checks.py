@@ -16,7 +16,8 @@ from typing import Any, Callable
 import numpy as np
 import tensorflow as tf
 
-from nst_teach import features, gram, images, losses
+from nst_teach import features, images, statistics
+from nst_teach.core import gram, losses
 
 
 def compare(name: str, student: Any, reference: Any, rtol: float = 1e-4,
@@ -204,7 +205,7 @@ def check_match_luminance(function: Callable) -> bool:
 
 
 def check_guided_gram_matrix(function: Callable) -> bool:
-    """Checks `function(features, mask) -> (1, C, C)` against `gram.guided_gram_matrix`.
+    """Checks `function(features, mask) -> (1, C, C)` against `statistics.guided_gram_matrix`.
 
     Tries a region mask of 0s and 1s, a soft mask (a ramp), and a mask of ones
     (which must give the plain Gram matrix).
@@ -222,7 +223,7 @@ def check_guided_gram_matrix(function: Callable) -> bool:
         if result is None:
             return False
         ok &= compare(f"guided_gram_matrix, {name}", result,
-                      gram.guided_gram_matrix(activations, mask),
+                      statistics.guided_gram_matrix(activations, mask),
                       hint="Weigh each position's products F[i, j, c] * F[i, j, d] by the mask "
                            "m[i, j] (once, not squared), sum over positions, divide by the "
                            "sum of the mask.")
@@ -235,7 +236,7 @@ def check_gradient_step(function: Callable) -> bool:
     """Checks `function(image, gradient, learning_rate) -> image`: one clipped SGD step.
 
     The reference is `clip(image - learning_rate * gradient, 0, 1)`, the step
-    `nst.stylize(optimizer="sgd")` takes (`optimize.SGD` without momentum).
+    `nst.stylize(optimizer="sgd")` takes (`core.loop.SGD` without momentum).
     Pixels near 0 and 1 are pushed out of range, so a missing clip shows.
     """
     rng = np.random.default_rng(7)
@@ -257,12 +258,12 @@ def check_adam_step(function: Callable) -> bool:
     """Checks `function(image, gradient, m, v, step, learning_rate, beta_1, beta_2, epsilon)`.
 
     The function returns `(new_image, new_m, new_v)` after Adam's step number
-    `step` (1 for the first), compared with `nst_teach.optimize.Adam`, which
+    `step` (1 for the first), compared with `nst_teach.core.loop.Adam`, which
     is written as Keras implements it:
     `m = beta_1 m + (1 - beta_1) g`, `v = beta_2 v + (1 - beta_2) g^2`,
     `image = clip(image - lr sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon), 0, 1)`.
     """
-    from nst_teach.optimize import Adam
+    from nst_teach.core.loop import Adam
 
     rng = np.random.default_rng(9)
     ok = True
@@ -280,7 +281,7 @@ def check_adam_step(function: Callable) -> bool:
         reference = Adam(**options)
         reference.m, reference.v, reference.iterations = tf.constant(m), tf.constant(v), step - 1
         variable = tf.Variable(image)
-        reference.step(variable, lambda: None, {}, tf.constant(gradient))
+        reference.apply_gradient(variable, tf.constant(gradient))
         for name, student, expected in zip(("m", "v", "image"), (result[1], result[2], result[0]),
                                            (reference.m, reference.v, variable)):
             ok &= compare(f"adam_step {name}, step {step}", student, expected,

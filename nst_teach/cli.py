@@ -276,8 +276,8 @@ def _add_control_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--color-matching-method", choices=("mean_covariance", "histogram"),
                        default="mean_covariance",
                        help="how --preserve-colors color_matching recolours the style")
-    group.add_argument("--checkpoint", action="store_true",
-                       help="gradient checkpointing: less memory for large images, a bit slower")
+    group.add_argument("--recompute", action="store_true",
+                       help="recompute activations in the backward pass: less memory for large images, a bit slower")
     group.add_argument("--precision", choices=("auto", "float32", "bfloat16", "float16"),
                        default="auto",
                        help="dtype of the network's convolutions (default auto: bfloat16 on a "
@@ -399,7 +399,7 @@ def run_stylize(args: argparse.Namespace) -> int:
         style_blend_weights=args.style_blend_weights,
         style_masks=style_masks, style_scale=args.style_scale, sizes=args.sizes,
         style_statistic=args.style_statistic, preserve_colors=args.preserve_colors,
-        color_matching_method=args.color_matching_method, checkpoint=args.checkpoint,
+        color_matching_method=args.color_matching_method, recompute=args.recompute,
         precision=args.precision)
     if history_path is not None:
         write_history(history_path, result, seconds,

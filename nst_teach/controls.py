@@ -352,7 +352,7 @@ def stage_loss(backbone_weights: BackboneWeights, inputs: StyleInputs, shape: tu
         shape: The output's `(height, width)` at this stage.
         style_scale: See `scale_style`.
         **loss_options: Passed to `StyleTransferLoss` (layers, loss weights,
-            pooling, style_blend_weights, style_statistic, checkpoint).
+            pooling, style_blend_weights, style_statistic, recompute).
     """
     content = inputs.content
     if tuple(content.shape[1:3]) != tuple(shape):

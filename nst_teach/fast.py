@@ -39,16 +39,17 @@ import tensorflow as tf
 from nst_teach import photos as photo_sources
 from nst_teach.callbacks import Callback, Run, as_callbacks
 from nst_teach.features import FeatureExtractor
-from nst_teach.gram import gram_matrix
+from nst_teach.core.gram import gram_matrix
 from nst_teach.images import check_image, load_image, resize_to_max_size
-from nst_teach.losses import (
+from nst_teach.core.losses import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     content_loss,
-    layer_weights,
     style_loss,
     total_variation_loss,
+    weighted_total,
 )
+from nst_teach.losses import layer_weights
 from nst_teach.optimize import default_loss_weights, device_name, resolve_weights
 from nst_teach.photos import PHOTO_DATASETS, photo_dataset, photo_files
 from nst_teach.transformer import (
@@ -95,7 +96,7 @@ def training_loss_weights(weights) -> dict[str, float]:
 
 
 class PerceptualLoss:
-    """The perceptual loss of Johnson et al., built from `nst_teach.losses`.
+    """The perceptual loss of Johnson et al., built from `nst_teach.core.losses`.
 
     The content target of each output is the photo the network was given
     (its activations are computed in the same pass), the style target is the
@@ -151,20 +152,15 @@ class PerceptualLoss:
         """
         targets = self.extractor(photos)
         features = self.extractor(outputs)
-        terms = {}
-        for name, weight in self.content_layers.items():
-            target = tf.stop_gradient(targets[name])
-            terms[f"content/{name}"] = self.content_weight * weight * content_loss(
-                features[name], target)
-        for name, weight in self.style_layers.items():
-            terms[f"style/{name}"] = self.style_weight * weight * style_loss(
-                features[name], self.style_targets[name])
-        content = tf.add_n([terms[f"content/{name}"] for name in self.content_layers])
-        style = tf.add_n([terms[f"style/{name}"] for name in self.style_layers])
+        content_losses = {name: content_loss(features[name], tf.stop_gradient(targets[name]))
+                          for name in self.content_layers}
+        style_losses = {name: style_loss(features[name], self.style_targets[name])
+                        for name in self.style_layers}
         batch = tf.cast(tf.shape(outputs)[0], tf.float32)
-        tv = self.tv_weight * total_variation_loss(outputs) / batch
-        return {"total": content + style + tv, "content": content, "style": style, "tv": tv,
-                **terms}
+        return weighted_total(content_losses, style_losses, total_variation_loss(outputs) / batch,
+                              content_weight=self.content_weight, style_weight=self.style_weight,
+                              tv_weight=self.tv_weight, content_layer_weights=self.content_layers,
+                              style_layer_weights=self.style_layers)
 
 
 @dataclasses.dataclass

@@ -1,12 +1,11 @@
-"""VGG feature extraction: the backbone, its weights, and named activations.
+"""VGG feature extraction for `stylize`: weight files, layer facts, and a faster extractor.
 
-Style transfer compares images through the activations of a pretrained
-convolutional network. This module builds that network explicitly from its
-weights: a VGG is a stack of 3x3 convolutions (each followed by a ReLU) in five
-blocks, with a 2x2 pooling between blocks. Layer names follow
-`keras.applications` (`block4_conv2`, `block3_pool`, ...), and a convolution's
-activation is its output *after* the ReLU, as in Keras and in the TensorFlow
-style-transfer tutorial.
+`nst_teach.core.vgg` writes the network out (`apply_layer`, `vgg_features`).
+This module is the layer on top: where the weights come from, facts about
+layers (channels, receptive fields, masks brought to a layer's size), and the
+`FeatureExtractor`, which runs the same `apply_layer` with options the core
+leaves out: another compute precision, recomputation in strips to save memory,
+and transforms that reduce a layer as soon as it is computed.
 
 Weights come from one of four places (see `load_weights`):
 
@@ -35,16 +34,9 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
+from nst_teach.core.images import preprocess_for_vgg
+from nst_teach.core.vgg import ARCHITECTURES, BackboneWeights, apply_layer, layer_names
 from nst_teach.profiles import current_profile
-
-# Channels of each convolution, block by block (Simonyan & Zisserman 2015).
-ARCHITECTURES: Mapping[str, tuple[tuple[int, ...], ...]] = {
-    "vgg16": ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)),
-    "vgg19": ((64, 64), (128, 128), (256,) * 4, (512,) * 4, (512,) * 4),
-}
-
-# The BGR channel means that Caffe-trained VGG networks subtract (Keras' "caffe" mode).
-VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 
 IMAGENET_FILES = {
     "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -52,50 +44,10 @@ IMAGENET_FILES = {
 }
 IMAGENET_HOST = "storage.googleapis.com"
 
-# With gradient checkpointing, blocks whose input has more rows than this are
+# With recompute=True, blocks whose input has more rows than this are
 # computed in strips of this many rows (see FeatureExtractor).
 STRIP_ROWS = 64
 COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
-
-
-@dataclasses.dataclass(frozen=True)
-class BackboneWeights:
-    """The convolution weights of one VGG network.
-
-    Attributes:
-        backbone: `"vgg16"` or `"vgg19"`.
-        source: Where the weights came from: `"imagenet"`, `"hed"`,
-            `"random (seed 0)"` or a file path.
-        convolutions: Layer name to `(kernel, bias)`; kernel float32
-            `(3, 3, in_channels, out_channels)`, bias float32 `(out_channels,)`.
-            Only the layers that were loaded (see `up_to`) are present.
-    """
-
-    backbone: str
-    source: str
-    convolutions: Mapping[str, tuple[np.ndarray, np.ndarray]]
-
-    def __repr__(self) -> str:
-        return (f"BackboneWeights(backbone={self.backbone!r}, source={self.source!r}, "
-                f"layers={len(self.convolutions)})")
-
-
-def layer_names(backbone: str = "vgg19", include_pooling: bool = True) -> list[str]:
-    """Lists a backbone's layer names in forward order.
-
-    Args:
-        backbone: `"vgg16"` or `"vgg19"`.
-        include_pooling: Also list the `blockN_pool` layers.
-
-    Returns:
-        Names such as `["block1_conv1", "block1_conv2", "block1_pool", ...]`.
-    """
-    names = []
-    for block, channels in enumerate(_architecture(backbone), start=1):
-        names += [f"block{block}_conv{index}" for index in range(1, len(channels) + 1)]
-        if include_pooling:
-            names.append(f"block{block}_pool")
-    return names
 
 
 def layer_channels(backbone: str, layer: str) -> int:
@@ -152,24 +104,6 @@ def check_layer_names(backbone: str, names: Sequence[str]) -> list[str]:
     return list(names)
 
 
-def preprocess_for_vgg(image: tf.Tensor) -> tf.Tensor:
-    """Converts an RGB image in [0, 1] to what Caffe-trained VGG expects.
-
-    Scales to [0, 255], reorders RGB to BGR and subtracts the ImageNet channel
-    means, exactly as `keras.applications.vgg19.preprocess_input` does (the
-    TensorFlow tutorial's convention). HED was trained with nearly the same
-    means (104.0, 116.7, 122.7), so the same step serves both.
-
-    Args:
-        image: float32 `(batch, H, W, 3)`, RGB in [0, 1].
-
-    Returns:
-        float32 `(batch, H, W, 3)`, BGR, roughly in [-124, 152].
-    """
-    bgr = tf.reverse(tf.cast(image, tf.float32) * 255.0, axis=[-1])
-    return bgr - tf.constant(VGG_MEAN_BGR, dtype=tf.float32)
-
-
 @dataclasses.dataclass(frozen=True)
 class Reduction:
     """A transform that can be computed strip by strip (see `FeatureExtractor`).
@@ -203,7 +137,8 @@ class FeatureExtractor:
         layers: Layer names whose activations to return.
         pooling: `"max"` (as VGG was trained) or `"average"` (Gatys et al.
             found it gives slightly smoother results).
-        checkpoint: Gradient checkpointing: wrap each VGG block in
+        recompute: Save memory by recomputing activations during the backward
+            pass (gradient checkpointing): wrap each VGG block in
             `tf.recompute_grad`, so that a gradient through the network keeps
             only the blocks' outputs and the requested activations and computes
             the rest again during the backward pass. Same values and gradients,
@@ -213,7 +148,7 @@ class FeatureExtractor:
             convolution, so every kept row is exact), each recomputed alone:
             with `Reduction` transforms, a full-resolution block1 activation
             never exists as a whole.
-        strip_rows: See `checkpoint`; default `STRIP_ROWS`.
+        strip_rows: See `recompute`; default `STRIP_ROWS`.
         compute_dtype: The dtype the convolutions compute in: `"float32"`
             (exact), `"bfloat16"` (about twice as fast on CPUs with native
             bfloat16, activations within about 1%) or `"float16"` (GPUs).
@@ -222,7 +157,7 @@ class FeatureExtractor:
     """
 
     def __init__(self, weights: BackboneWeights, layers: Sequence[str], pooling: str = "max",
-                 checkpoint: bool = False, strip_rows: int | None = None,
+                 recompute: bool = False, strip_rows: int | None = None,
                  compute_dtype: str = "float32"):
         if pooling not in ("max", "average"):
             raise ValueError(f"pooling must be 'max' or 'average', got {pooling!r}.")
@@ -230,7 +165,7 @@ class FeatureExtractor:
             raise ValueError(f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, "
                              f"got {compute_dtype!r}.")
         self.compute_dtype = compute_dtype
-        self.checkpoint = bool(checkpoint)
+        self.recompute = bool(recompute)
         self.strip_rows = int(STRIP_ROWS if strip_rows is None else strip_rows)
         self.backbone = weights.backbone
         self.layers = check_layer_names(weights.backbone, layers)
@@ -260,7 +195,7 @@ class FeatureExtractor:
                 matrix, or a whole loss term); the output then holds its result
                 (a tensor or a tuple of tensors) instead of the activations.
                 The large activations are then not kept after their block, and
-                with `checkpoint` not even for the gradient (with a `Reduction`,
+                with `recompute` not even for the gradient (with a `Reduction`,
                 a stripped block's layer never exists as a whole).
 
         Returns:
@@ -271,7 +206,7 @@ class FeatureExtractor:
         outputs = {}
         transforms = transforms or {}
         for block in self._blocks():
-            if self.checkpoint and (x.shape[1] or 0) > self.strip_rows:
+            if self.recompute and (x.shape[1] or 0) > self.strip_rows:
                 x, requested = self._run_block_in_strips(block, x, transforms)
                 outputs.update(requested)
                 continue
@@ -282,7 +217,7 @@ class FeatureExtractor:
                 structure[:] = [requested]
                 return tf.nest.flatten(requested)
 
-            if self.checkpoint:
+            if self.recompute:
                 run_block = tf.recompute_grad(run_block)
             flat = run_block(x)
             x, requested = tf.nest.pack_sequence_as(structure[0], flat)
@@ -308,11 +243,7 @@ class FeatureExtractor:
         return x, requested
 
     def _layer(self, name: str, x: tf.Tensor) -> tf.Tensor:
-        if name.endswith("_pool"):
-            pool = tf.nn.max_pool2d if self.pooling == "max" else tf.nn.avg_pool2d
-            return pool(x, ksize=2, strides=2, padding="VALID")
-        kernel, bias = self.kernels[name]
-        return tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
+        return apply_layer(name, x, self.kernels, self.pooling)
 
     def _run_block_in_strips(self, names: list[str], x: tf.Tensor,
                              transforms: Mapping[str, Callable]) -> tuple[tf.Tensor, dict]:

@@ -1,8 +1,10 @@
-"""Loading, checking, converting, saving and showing images (NumPy and Pillow only).
+"""Loading, converting, saving and showing images: a layer on `nst_teach.core.images`.
 
-The one image contract of ``nst_teach``: an image is a NumPy ``float32`` array of
-shape ``(1, height, width, 3)`` holding RGB values in ``[0, 1]``. Every function
-here also accepts ``tf.Tensor``-like objects, which it reads with ``np.asarray``.
+The one image contract of ``nst_teach`` (``core.images.check_image``): an image is
+a NumPy ``float32`` array of shape ``(1, height, width, 3)`` holding RGB values in
+``[0, 1]``. Here is everything robust around it: files, URLs, bytes and PIL
+images, EXIF rotation, decompression bombs, 16-bit and alpha images, saving and
+display. Every function also accepts ``tf.Tensor``-like objects (``np.asarray``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,18 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from nst_teach.core.images import (  # the contract itself is part of the core
+    RANGE_TOLERANCE,
+    check_image,
+    check_range,
+    is_positive_int,
+    resize_image,
+)
+
 DEFAULT_MAX_PIXELS = 8192 * 8192
 DOWNLOAD_TIMEOUT_SECONDS = 15.0
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 USER_AGENT = "nst_teach/0.1 (neural style transfer lessons; Python urllib)"
-RANGE_TOLERANCE = 1e-3
 SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 
@@ -63,12 +72,8 @@ def load_image(source: Any, max_size: int | None = None,
     return image if max_size is None else resize_to_max_size(image, max_size)
 
 
-def _is_positive_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
-
-
 def _check_max_size(max_size: Any) -> None:
-    if max_size is not None and not _is_positive_int(max_size):
+    if max_size is not None and not is_positive_int(max_size):
         raise ValueError(f"max_size must be a positive int such as 512, got {max_size!r}.")
 
 
@@ -198,81 +203,7 @@ def _to_unit_range(array: np.ndarray, description: str) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"{description}: has dtype {array.dtype}; expected uint8 (0..255) or "
                          "float (0..1). If it holds 0..255 values, use array.astype(np.uint8).")
-    return _check_range(array.astype(np.float32), description)
-
-
-def _check_range(values: np.ndarray, description: str) -> np.ndarray:
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{description}: contains NaN or infinite values; fix the computation "
-                         "that produced it, or replace them with np.nan_to_num.")
-    low, high = float(values.min()), float(values.max())
-    if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
-        hint = "divide by 255 if your array holds 0..255 values" if high > 1.0 and low >= 0.0 else \
-            "clip it with np.clip(image, 0, 1)"
-        raise ValueError(f"{description}: has float values from {low:.4g} to {high:.4g}, "
-                         f"expected [0, 1]; {hint}.")
-    return np.clip(values, 0.0, 1.0)
-
-
-def check_image(image: Any, name: str = "image") -> np.ndarray:
-    """Checks that an image follows the contract and returns it as a NumPy array.
-
-    Args:
-        image: An array or tensor expected to be float, shape ``(1, H, W, 3)``,
-            finite, values in ``[0, 1]`` (a tolerance of 1e-3 is clipped away).
-        name: Name used in error messages, such as ``"style_image"``.
-
-    Returns:
-        The image as a float32 NumPy array of shape ``(1, H, W, 3)`` in ``[0, 1]``.
-
-    Raises:
-        ValueError: If the shape, dtype or values break the contract; the
-            message says how to fix it.
-    """
-    array = np.asarray(image)
-    if array.ndim != 4:
-        hint = " Add a batch axis with image[None]." if array.ndim == 3 else \
-            " Use nst_teach.images.load_image to convert it."
-        raise ValueError(f"{name}: expected shape (1, height, width, 3), "
-                         f"got shape {array.shape}.{hint}")
-    if array.shape[0] != 1:
-        raise ValueError(f"{name}: expected a batch of 1 image, got {array.shape[0]} "
-                         f"(shape {array.shape}); select one with {name}[i:i + 1].")
-    if array.shape[-1] != 3:
-        raise ValueError(f"{name}: expected 3 RGB channels, got {array.shape[-1]} "
-                         f"(shape {array.shape}); load_image converts grayscale and RGBA to RGB.")
-    if array.shape[1] == 0 or array.shape[2] == 0:
-        raise ValueError(f"{name}: image is empty (shape {array.shape}).")
-    if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(f"{name}: expected float values in [0, 1], got dtype {array.dtype}; "
-                         f"convert with {name}.astype(np.float32) / 255.")
-    return _check_range(array.astype(np.float32), name)
-
-
-def resize_image(image: Any, size: tuple[int, int]) -> np.ndarray:
-    """Resizes an image to an exact size with Lanczos resampling.
-
-    Args:
-        image: Float image, shape ``(1, H, W, 3)``, values in ``[0, 1]``.
-        size: Target ``(height, width)`` in pixels, both positive ints.
-
-    Returns:
-        A float32 array of shape ``(1, height, width, 3)`` in ``[0, 1]``.
-
-    Raises:
-        ValueError: If the image breaks the contract or size is not two positive ints.
-    """
-    image = check_image(image)
-    is_pair = isinstance(size, (tuple, list)) and len(size) == 2
-    if not is_pair or not all(map(_is_positive_int, size)):
-        raise ValueError(f"size must be (height, width) with two positive ints, got {size!r}.")
-    height, width = int(size[0]), int(size[1])
-    channels = []
-    for channel in range(3):  # Pillow resizes float images one channel ("F" mode) at a time
-        plane = Image.fromarray(image[0, :, :, channel])
-        channels.append(np.asarray(plane.resize((width, height), Image.Resampling.LANCZOS)))
-    resized = np.stack(channels, axis=-1).astype(np.float32)
-    return np.clip(resized, 0.0, 1.0)[None]
+    return check_range(array.astype(np.float32), description)
 
 
 def resize_to_max_size(image: Any, max_size: int) -> np.ndarray:

@@ -1,19 +1,12 @@
-"""Losses: content, style (per layer), total variation, and their weighted sum.
+"""The objective `stylize` minimizes: the core losses, with the controls on top.
 
-The default conventions are those of the TensorFlow core style-transfer
-tutorial, so its weights mean the same here:
-
-    content = content_weight / num_content_layers * sum_l mean((F_l - P_l)^2)
-    style   = style_weight   / num_style_layers   * sum_l mean((G_l - A_l)^2)
-    tv      = tv_weight * tf.image.total_variation(image)
-    total   = content + style + tv
-
-where F are the image's activations, P the content image's, G the Gram
-matrices of F and A those of the style image. Every term is returned, already
-weighted, so that `total == content + style + tv` and `style` is the sum of the
-per-layer terms `style/<layer>`.
-
-Controls (lesson 08), all options of `StyleTransferLoss`:
+`StyleTransferLoss` computes the content image's activations and the styles'
+statistics once; calling it on an image returns every weighted term, assembled
+by `core.losses.weighted_total`. With no controls (one style or a blend of
+styles, Gram matrices, no masks, no `recompute`) each term is exactly
+`core.content_loss`, `core.style_loss` and `core.total_variation_loss`, the
+functions the lessons write. The controls of lesson 08 replace only the style
+statistic (`nst_teach.statistics`, built on `core.gram_matrix`):
 
 * several styles with blend weights w_k (summing to 1): the target is the
   blend of the styles' statistics, A = sum_k w_k A_k, as in Johnson's
@@ -24,12 +17,10 @@ Controls (lesson 08), all options of `StyleTransferLoss`:
   only the content and TV terms act;
 * `style_statistic="mean_std"`: instead of Gram matrices, the per-channel
   mean and standard deviation (AdaIN, Huang & Belongie 2017), matched with
-  mean((mu - mu_s)^2) + mean((sigma - sigma_s)^2).
-
-`style_statistics` is the plain definition of the statistics; the objective
-computes the same values from sums over positions (`statistic_sums`,
-`statistics_from_sums`), which add up over strips of rows: with
-`checkpoint=True` large layers are processed strip by strip to save memory.
+  mean((mu - mu_s)^2) + mean((sigma - sigma_s)^2);
+* `recompute=True` (memory saving): large layers are processed strip by strip
+  and their statistics assembled from sums (`statistics.moment_sums`), so no
+  full-resolution activation is kept for the gradient.
 """
 
 from __future__ import annotations
@@ -40,133 +31,27 @@ from typing import Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from nst_teach.features import (
-    BackboneWeights,
-    FeatureExtractor,
-    Reduction,
-    layer_masks,
-    minimum_image_side,
+from nst_teach.core.losses import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    content_loss,
+    style_loss,
+    total_variation_loss,
+    weighted_total,
 )
-from nst_teach.gram import STD_EPSILON, gram_matrix, guided_gram_matrix, mean_std
+from nst_teach.features import FeatureExtractor, Reduction, layer_masks, minimum_image_side
+from nst_teach.core.vgg import BackboneWeights
+from nst_teach.statistics import (
+    STYLE_STATISTICS,
+    blend,
+    moment_sums,
+    statistics_distance,
+    statistics_from_sums,
+    style_statistics,
+)
 
-DEFAULT_CONTENT_LAYERS = ("block5_conv2",)
-DEFAULT_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1",
-                        "block4_conv1", "block5_conv1")
-STYLE_STATISTICS = ("gram", "mean_std")
-
-
-def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
-    """Mean squared difference between two layers' activations.
-
-    Args:
-        features: float32 `(1, H, W, C)`, the image's activations.
-        target: float32 `(1, H, W, C)`, the content image's activations.
-
-    Returns:
-        A float32 scalar `mean((features - target)^2)`.
-    """
-    return tf.reduce_mean(tf.square(features - target))
-
-
-def style_loss(features: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
-    """Mean squared difference between a layer's Gram matrix and the style's.
-
-    Args:
-        features: float32 `(1, H, W, C)`, the image's activations.
-        target_gram: float32 `(1, C, C)`, the style image's Gram matrix.
-
-    Returns:
-        A float32 scalar `mean((gram_matrix(features) - target_gram)^2)`.
-    """
-    return tf.reduce_mean(tf.square(gram_matrix(features) - target_gram))
-
-
-def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
-    """Sum of absolute differences between neighbouring pixels.
-
-    Equal to `tf.reduce_sum(tf.image.total_variation(image))`, written out.
-    Large when the image is noisy; zero when it is flat.
-
-    Args:
-        image: float32 `(batch, H, W, 3)` in [0, 1].
-
-    Returns:
-        A float32 scalar.
-    """
-    vertical = image[:, 1:, :, :] - image[:, :-1, :, :]
-    horizontal = image[:, :, 1:, :] - image[:, :, :-1, :]
-    return tf.reduce_sum(tf.abs(vertical)) + tf.reduce_sum(tf.abs(horizontal))
-
-
-def style_statistics(features: tf.Tensor, statistic: str = "gram",
-                     mask: tf.Tensor | None = None) -> tuple[tf.Tensor, ...]:
-    """The statistics the style term compares, for one layer.
-
-    Args:
-        features: float32 `(1, H, W, C)` activations.
-        statistic: `"gram"` (a `(1, C, C)` Gram matrix) or `"mean_std"` (two
-            `(1, C)` tensors, per-channel mean and standard deviation).
-        mask: Optional `(1, H, W, 1)` in [0, 1]: only the region it covers
-            counts (`guided_gram_matrix`, or weighted mean and std).
-
-    Returns:
-        A tuple of float32 tensors: `(gram,)` or `(mean, std)`.
-    """
-    if statistic == "mean_std":
-        return mean_std(features, mask)
-    return (gram_matrix(features) if mask is None else guided_gram_matrix(features, mask),)
-
-
-def statistic_sums(features: tf.Tensor, statistic: str = "gram",
-                   mask: tf.Tensor | None = None) -> tuple[tf.Tensor, ...]:
-    """Sums over positions from which `style_statistics` follow (`statistics_from_sums`).
-
-    Gram: `(sum m F F^T, sum m)`; mean_std: `(sum m F, sum m F^2, sum m)`, with
-    `m = 1` without a mask. Sums of strips of rows add up to the whole layer's,
-    which lets `FeatureExtractor` compute a large layer strip by strip.
-
-    Args:
-        features: float32 `(1, H, W, C)` activations.
-        statistic: `"gram"` or `"mean_std"`.
-        mask: Optional `(1, H, W, 1)` in [0, 1].
-    """
-    features = tf.cast(features, tf.float32)
-    if mask is None:
-        weight = tf.cast(tf.shape(features)[1] * tf.shape(features)[2], tf.float32)
-        weighted = features
-    else:
-        weight = tf.reduce_sum(mask)
-        weighted = features * mask
-    if statistic == "gram":
-        return tf.einsum("bijc,bijd->bcd", weighted, features), weight
-    return (tf.reduce_sum(weighted, axis=[1, 2]), tf.reduce_sum(weighted * features, axis=[1, 2]),
-            weight)
-
-
-def statistics_from_sums(sums: Sequence[tf.Tensor], statistic: str = "gram") -> tuple:
-    """The statistics of `style_statistics` from `statistic_sums` (0 for an empty region).
-
-    For mean_std the variance is `E[F^2] - E[F]^2` (clipped at 0), plus AdaIN's
-    epsilon before the square root, as in `nst_teach.gram.mean_std`.
-    """
-    if statistic == "gram":
-        products, weight = sums
-        return (tf.math.divide_no_nan(products, weight),)
-    total, squares, weight = sums
-    mean = tf.math.divide_no_nan(total, weight)
-    variance = tf.maximum(tf.math.divide_no_nan(squares, weight) - tf.square(mean), 0.0)
-    return mean, tf.sqrt(variance + STD_EPSILON)
-
-
-def statistics_distance(statistics: Sequence[tf.Tensor], targets: Sequence[tf.Tensor]) -> tf.Tensor:
-    """Sum over the statistics of the mean squared difference to the target.
-
-    For Gram matrices this is `style_loss`; for `(mean, std)` it is
-    `mean((mean - mean_s)^2) + mean((std - std_s)^2)`: AdaIN's style loss
-    (Huang & Belongie 2017, eq. 13) with means of squares instead of norms.
-    """
-    return tf.add_n([tf.reduce_mean(tf.square(value - target))
-                     for value, target in zip(statistics, targets)])
+__all__ = ["DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS", "StyleTransferLoss", "blend_weights",
+           "content_loss", "layer_weights", "style_loss", "total_variation_loss"]
 
 
 def blend_weights(num_styles: int, weights: Sequence[float] | None = None) -> list[float]:
@@ -187,12 +72,6 @@ def blend_weights(num_styles: int, weights: Sequence[float] | None = None) -> li
     if sum(weights) == 0:
         raise ValueError("style_blend_weights sum to 0: give at least one style a weight > 0.")
     return [weight / sum(weights) for weight in weights]
-
-
-def blend(statistics: Sequence[tuple[tf.Tensor, ...]], weights: Sequence[float]) -> tuple:
-    """The weighted mean of several styles' statistics, statistic by statistic."""
-    return tuple(tf.add_n([weight * values[index] for weight, values in zip(weights, statistics)])
-                 for index in range(len(statistics[0])))
 
 
 def layer_weights(layers: Sequence[str] | Mapping[str, float]) -> dict[str, float]:
@@ -244,10 +123,11 @@ class StyleTransferLoss:
             Brought to each layer by `layer_masks`. Positions where every mask
             is 0 get no style term.
         style_statistic: `"gram"` or `"mean_std"`.
-        checkpoint: Gradient checkpointing in the `FeatureExtractor`, large
-            blocks in strips; the style terms are computed strip by strip from
-            sums (`statistic_sums`), so no full-resolution activation is kept.
-            Saves memory on large images; same values up to float rounding.
+        recompute: Recompute activations during the backward pass instead of
+            keeping them (`FeatureExtractor`), large blocks in strips; the style
+            terms are computed strip by strip from sums (`moment_sums`), so no
+            full-resolution activation is kept. Saves memory on large images;
+            same values up to float rounding.
         compute_dtype: The dtype of the network's convolutions (`"float32"`,
             `"bfloat16"` or `"float16"`); activations, Gram matrices and every
             loss term stay float32. See `FeatureExtractor`.
@@ -261,7 +141,7 @@ class StyleTransferLoss:
                  tv_weight: float = 30.0, pooling: str = "max",
                  style_blend_weights: Sequence[float] | None = None,
                  style_masks: Sequence[tf.Tensor | None] | None = None,
-                 style_statistic: str = "gram", checkpoint: bool = False,
+                 style_statistic: str = "gram", recompute: bool = False,
                  compute_dtype: str = "float32"):
         if style_statistic not in STYLE_STATISTICS:
             raise ValueError(f"style_statistic must be 'gram' or 'mean_std', "
@@ -273,7 +153,7 @@ class StyleTransferLoss:
         self.tv_weight = float(tv_weight)
         self.style_statistic = style_statistic
         layers = list(dict.fromkeys([*self.content_layers, *self.style_layers]))
-        self.extractor = FeatureExtractor(weights, layers, pooling=pooling, checkpoint=checkpoint,
+        self.extractor = FeatureExtractor(weights, layers, pooling=pooling, recompute=recompute,
                                           compute_dtype=compute_dtype)
         self.content_image = tf.convert_to_tensor(content_image, tf.float32).numpy()
         styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
@@ -289,13 +169,13 @@ class StyleTransferLoss:
         content_features = self.extractor(self.content_image, {
             name: skip for name in self.style_layers if name not in self.content_layers})
         self.content_targets = {name: content_features[name] for name in self.content_layers}
-        statistics = Reduction(
-            lambda features, rows: statistic_sums(features, style_statistic),
-            lambda sums: statistics_from_sums(sums, style_statistic))
+        statistics = self._statistics_transform()
         style_targets = [self.extractor(style, {name: statistics if name in self.style_layers
                                                 else skip for name in self.extractor.layers})
                          for style in self.style_images]
         self.masks = self._layer_masks(style_masks)
+        # The plain case, the lessons' objective: core.style_loss against one Gram matrix.
+        self.plain = self.masks is None and style_statistic == "gram"
         if self.masks is None:  # Johnson's blend: one target, the weighted mean of the styles'
             self.style_targets = {name: blend([targets[name] for targets in style_targets],
                                               self.blend_weights)
@@ -303,6 +183,13 @@ class StyleTransferLoss:
         else:  # one target per style, compared within its region
             self.style_targets = {name: [targets[name] for targets in style_targets]
                                   for name in self.style_layers}
+
+    def _statistics_transform(self):
+        """A layer's activations to its style statistics; by strips with `recompute`."""
+        if self.extractor.recompute:
+            return Reduction(lambda features, rows: moment_sums(features),
+                             lambda sums: statistics_from_sums(sums, self.style_statistic))
+        return functools.partial(style_statistics, statistic=self.style_statistic)
 
     def _check_sizes(self) -> None:
         """Raises ValueError if an image is too small for the deepest layer."""
@@ -350,13 +237,28 @@ class StyleTransferLoss:
                 "precision": self.extractor.compute_dtype}
 
     def style_layer_loss(self, features: tf.Tensor, name: str) -> tf.Tensor:
-        """The unweighted style term of one layer (blended, or summed over the regions)."""
-        return self.style_term(name)(features)
+        """The unweighted style term of one layer (blended, or summed over the regions).
 
-    def style_term(self, name: str) -> Reduction:
-        """The style term of one layer as a `Reduction`, so it can be computed by strips."""
-        return Reduction(functools.partial(self._style_sums, name=name),
-                         functools.partial(self._style_finish, name=name))
+        In the plain case, `core.style_loss(features, target_gram)`.
+        """
+        if self.plain:
+            (target_gram,) = self.style_targets[name]
+            return style_loss(features, target_gram)
+        terms = [weight * statistics_distance(
+                     style_statistics(features, self.style_statistic, mask), target)
+                 for weight, mask, target in self._regions(name)]
+        return tf.add_n(terms) if terms else tf.zeros((), tf.float32)
+
+    def style_term(self, name: str):
+        """The style term of one layer, applied inside the network's block.
+
+        With `recompute`, a `Reduction` that the `FeatureExtractor` computes
+        strip by strip; otherwise `style_layer_loss` itself.
+        """
+        if self.extractor.recompute:
+            return Reduction(functools.partial(self._style_sums, name=name),
+                             functools.partial(self._style_finish, name=name))
+        return functools.partial(self.style_layer_loss, name=name)
 
     def _regions(self, name: str) -> list[tuple]:
         """`(weight, mask at the layer or None, target)` of each region with a term."""
@@ -367,8 +269,7 @@ class StyleTransferLoss:
                 if weight > 0 and masks[name] is not None]
 
     def _style_sums(self, features: tf.Tensor, rows: slice, name: str) -> list:
-        return [statistic_sums(features, self.style_statistic,
-                               None if mask is None else mask[:, rows])
+        return [moment_sums(features, None if mask is None else mask[:, rows])
                 for _, mask, _ in self._regions(name)]
 
     def _style_finish(self, sums: list, name: str) -> tf.Tensor:
@@ -385,22 +286,18 @@ class StyleTransferLoss:
 
         Returns:
             float32 scalars: `total`, `content`, `style`, `tv`, and one
-            `content/<layer>` and `style/<layer>` per layer.
+            `content/<layer>` and `style/<layer>` per layer (`weighted_total`).
         """
         # Each style-only layer becomes its loss term inside the network's block.
         transforms = {name: self.style_term(name)
                       for name in self.style_layers if name not in self.content_layers}
         features = self.extractor(image, transforms)
-        terms = {}
-        for name, weight in self.content_layers.items():
-            loss = content_loss(features[name], self.content_targets[name])
-            terms[f"content/{name}"] = self.content_weight * weight * loss
-        for name, weight in self.style_layers.items():
-            loss = features[name] if name in transforms else self.style_layer_loss(
-                features[name], name)
-            terms[f"style/{name}"] = self.style_weight * weight * loss
-        content = tf.add_n([terms[f"content/{name}"] for name in self.content_layers])
-        style = tf.add_n([terms[f"style/{name}"] for name in self.style_layers])
-        tv = self.tv_weight * total_variation_loss(image)
-        return {"total": content + style + tv, "content": content, "style": style,
-                "tv": tv, **terms}
+        content_losses = {name: content_loss(features[name], target)
+                          for name, target in self.content_targets.items()}
+        style_losses = {name: features[name] if name in transforms
+                        else self.style_layer_loss(features[name], name)
+                        for name in self.style_layers}
+        return weighted_total(content_losses, style_losses, total_variation_loss(image),
+                              content_weight=self.content_weight, style_weight=self.style_weight,
+                              tv_weight=self.tv_weight, content_layer_weights=self.content_layers,
+                              style_layer_weights=self.style_layers)

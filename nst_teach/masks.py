@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from nst_teach.core.images import RANGE_TOLERANCE
 from nst_teach.images import check_image, load_image, show_in_notebooks, to_uint8
 
 LUMINANCE_WEIGHTS = np.array([0.299, 0.587, 0.114])  # Y of YIQ, as in nst_teach.color
-RANGE_TOLERANCE = 1e-3
 SIDES = ("left", "right", "top", "bottom")
 DIRECTIONS = ("horizontal", "vertical")
 DIMMING = 0.25  # plot_masks: brightness kept where a mask is 0

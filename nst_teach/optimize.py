@@ -24,7 +24,9 @@ from nst_teach import controls
 from nst_teach.callbacks import ProgressBar, Run, as_callbacks
 from nst_teach.config import compute_dtype
 from nst_teach.estimate import warn_if_too_large
-from nst_teach.features import BackboneWeights, layer_names, load_weights
+from nst_teach.core.loop import SGD, Adam, loss_and_gradient
+from nst_teach.core.vgg import BackboneWeights, layer_names
+from nst_teach.features import load_weights
 from nst_teach.images import check_image, resize_image
 from nst_teach.lbfgs import LBFGS
 from nst_teach.profiles import current_profile
@@ -113,63 +115,8 @@ def device_name() -> str:
     return "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
 
 
-# The TensorFlow tutorial's Adam: `Adam(**TUTORIAL_ADAM)` or
-# `stylize(..., optimizer="adam", optimizer_options=TUTORIAL_ADAM)`.
-TUTORIAL_ADAM = {"learning_rate": 0.02, "beta_1": 0.99, "beta_2": 0.999, "epsilon": 0.1}
-
-
-class Adam:
-    """Adam, written out as Keras implements it (the TensorFlow tutorial's optimizer).
-
-    `m` and `v` are running means of the gradient and its square; the step is
-    `learning_rate * m_hat / (sqrt(v_hat) + epsilon)` with bias corrections
-    (Keras' form: epsilon is added to `sqrt(v)` before the correction).
-
-    The defaults differ from the tutorial's `TUTORIAL_ADAM` in `beta_1` and
-    `beta_2` only: on tubingen x starry_night at 256 px (hed weights) they
-    reach the loss of the tutorial's 300 steps in about 70 steps (beta_2 0.99:
-    85; 0.95: 74; 0.8: 72), a shorter memory of the squared gradient suiting
-    an objective whose gradient shrinks fast in the first steps.
-    """
-
-    def __init__(self, learning_rate: float = 0.02, beta_1: float = 0.9,
-                 beta_2: float = 0.9, epsilon: float = 0.1):
-        self.learning_rate, self.beta_1, self.beta_2 = learning_rate, beta_1, beta_2
-        self.epsilon = epsilon
-        self.m = self.v = None
-        self.iterations = 0
-
-    def step(self, variable: tf.Variable, evaluate, losses: dict, gradient: tf.Tensor):
-        """Moves `variable` once along `gradient`, clips it, and evaluates there."""
-        if self.m is None:
-            self.m, self.v = tf.zeros_like(gradient), tf.zeros_like(gradient)
-        self.iterations += 1
-        self.m = self.m + (gradient - self.m) * (1 - self.beta_1)
-        self.v = self.v + (tf.square(gradient) - self.v) * (1 - self.beta_2)
-        scale = (self.learning_rate * np.sqrt(1 - self.beta_2 ** self.iterations)
-                 / (1 - self.beta_1 ** self.iterations))
-        update = scale * self.m / (tf.sqrt(self.v) + self.epsilon)
-        variable.assign(tf.clip_by_value(variable - update, 0.0, 1.0))
-        return evaluate()
-
-
-class SGD:
-    """Plain gradient descent with optional momentum: `x -= lr * velocity`."""
-
-    def __init__(self, learning_rate: float = 1e-5, momentum: float = 0.0):
-        self.learning_rate, self.momentum = learning_rate, momentum
-        self.velocity = None
-
-    def step(self, variable: tf.Variable, evaluate, losses: dict, gradient: tf.Tensor):
-        """Moves `variable` once along `gradient`, clips it, and evaluates there."""
-        self.velocity = gradient if self.velocity is None else (
-            self.momentum * self.velocity + gradient)
-        variable.assign(tf.clip_by_value(variable - self.learning_rate * self.velocity, 0.0, 1.0))
-        return evaluate()
-
-
 def make_optimizer(name: str, learning_rate: float | None = None, **options):
-    """Creates `"lbfgs"`, `"adam"` or `"sgd"`; every one has `step(...)`.
+    """Creates `"lbfgs"`, `"adam"` or `"sgd"` (see `take_step`).
 
     Args:
         name: The optimizer's name.
@@ -222,7 +169,7 @@ def resolve_weights(backbone, weights, layers: Sequence[str], seed: int = 0,
 
 
 def _loss_options(backbone_weights, content_layers, style_layers, content_weight, style_weight,
-                  tv_weight, pooling, style_blend_weights, style_statistic, checkpoint,
+                  tv_weight, pooling, style_blend_weights, style_statistic, recompute,
                   precision="auto") -> dict:
     """The options of `StyleTransferLoss`, with the default loss weights filled in."""
     defaults = default_loss_weights(backbone_weights)
@@ -231,7 +178,7 @@ def _loss_options(backbone_weights, content_layers, style_layers, content_weight
     return {"content_layers": content_layers, "style_layers": style_layers,
             **{term: defaults[term] if value is None else value for term, value in chosen.items()},
             "pooling": pooling, "style_blend_weights": style_blend_weights,
-            "style_statistic": style_statistic, "checkpoint": checkpoint,
+            "style_statistic": style_statistic, "recompute": recompute,
             "compute_dtype": compute_dtype(precision)}
 
 
@@ -240,7 +187,7 @@ def build_loss(content, style, *, backbone=None, weights="auto",
                content_weight=None, style_weight=None, tv_weight=None, pooling="max",
                style_blend_weights=None, style_masks=None, style_scale=1.0, sizes=None,
                style_statistic="gram", preserve_colors=None,
-               color_matching_method="mean_covariance", checkpoint=False, precision="auto",
+               color_matching_method="mean_covariance", recompute=False, precision="auto",
                seed=0, verbose=True) -> StyleTransferLoss:
     """Resolves every option and builds the objective `stylize` minimizes (at its last stage)."""
     inputs = controls.prepare_inputs(content, style, style_masks, preserve_colors,
@@ -252,7 +199,7 @@ def build_loss(content, style, *, backbone=None, weights="auto",
                                controls.check_style_scale(style_scale),
                       **_loss_options(backbone_weights, content_layers, style_layers,
                                       content_weight, style_weight, tv_weight, pooling,
-                                      style_blend_weights, style_statistic, checkpoint,
+                                      style_blend_weights, style_statistic, recompute,
                                       precision))
 
 
@@ -304,7 +251,7 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             sizes: Sequence[int] | None = None, style_statistic: str = "gram",
             preserve_colors: str | None = None,
             color_matching_method: str = "mean_covariance",
-            checkpoint: bool = False, precision: str = "auto") -> StyleTransferResult:
+            recompute: bool = False, precision: str = "auto") -> StyleTransferResult:
     """Paints `content` in the style of `style` by optimizing its pixels.
 
     Args:
@@ -364,12 +311,11 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             2017. See `nst_teach.controls.prepare_colors`.
         color_matching_method: `"mean_covariance"` or `"histogram"`, for
             `preserve_colors="color_matching"`.
-        checkpoint: Gradient checkpointing in the network, large blocks
-            computed in strips of rows (see `FeatureExtractor`): the same
-            objective with much less memory for large images, about 30% more
-            time. A 1024 px output through `sizes=(256, 512, 1024)` peaks at
-            about 1500 MB instead of 2450 MB on CPU with bfloat16 (float32:
-            2000 MB instead of 3500 MB); see benchmarks/bench_coarse_to_fine.py.
+        recompute: Recompute activations during the backward pass instead of
+            keeping them (gradient checkpointing), large blocks in strips of
+            rows (see `FeatureExtractor`): the same objective with much less
+            memory for large images, for some more time; figures in
+            docs/benchmarks.md (benchmarks/bench_coarse_to_fine.py).
         precision: The dtype VGG's convolutions compute in: `"auto"` (bfloat16
             on a CPU with native bfloat16 instructions, float32 elsewhere),
             `"float32"`, `"bfloat16"` or `"float16"`; Gram matrices and losses
@@ -393,12 +339,12 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
     blend_weights(len(inputs.styles), style_blend_weights)  # checks them before loading weights
     backbone_weights = resolve_weights(backbone, weights, [*content_layers, *style_layers],
                                        seed, verbose)
-    if verbose and not checkpoint:
+    if verbose and not recompute:
         _warn_about_memory(shapes[-1], backbone_weights.backbone, optimizer, stage_steps[-1],
                            precision)
     loss_options = _loss_options(backbone_weights, content_layers, style_layers, content_weight,
                                  style_weight, tv_weight, pooling, style_blend_weights,
-                                 style_statistic, checkpoint, precision)
+                                 style_statistic, recompute, precision)
     first_loss = controls.stage_loss(backbone_weights, inputs, shapes[0], style_scale,
                                      **loss_options)
     settings = {**first_loss.settings(), "optimizer": optimizer,
@@ -407,7 +353,7 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
                                          None),
                 "seed": seed, "init": init if isinstance(init, str) else "image",
                 "sizes": sizes, "style_scale": style_scale, "preserve_colors": preserve_colors,
-                "color_matching_method": color_matching_method, "checkpoint": bool(checkpoint)}
+                "color_matching_method": color_matching_method, "recompute": bool(recompute)}
     start = _initial_image(init, first_loss, inputs, preserve_colors, seed)
     # The current stage's image and best image (step, total); callbacks read them.
     stage = {"image": tf.constant(start),
@@ -495,11 +441,7 @@ def _optimize_stage(loss: StyleTransferLoss, start: np.ndarray, num_steps: int, 
     best = {"image": tf.identity(image), "step": run.step, "total": np.inf}
     stage.update(image=image, best=best)
 
-    @tf.function
-    def evaluate():
-        with tf.GradientTape() as tape:
-            losses = loss(image)
-        return losses, tape.gradient(losses["total"], image)
+    evaluate = tf.function(lambda: loss_and_gradient(image, loss))
 
     def record(losses) -> bool:
         """Appends the step's losses to the history; False if they are not finite."""
@@ -523,11 +465,23 @@ def _optimize_stage(loss: StyleTransferLoss, start: np.ndarray, num_steps: int, 
         after_step()
     end = run.step + num_steps
     while finite and run.step < end and not run.stop_event.is_set():
-        losses, gradient = solver.step(image, evaluate, losses, gradient)
+        losses, gradient = take_step(solver, image, evaluate, losses, gradient)
         run.step += 1
         finite = record(losses)
         after_step()
     return finite
+
+
+def take_step(solver, image: tf.Variable, evaluate, losses: dict, gradient: tf.Tensor):
+    """One step of any optimizer; returns `(losses, gradient)` at the new image.
+
+    Adam and SGD (`core.loop`) move once along the gradient; L-BFGS searches a
+    line, evaluating as it goes, and needs the current losses for that.
+    """
+    if isinstance(solver, LBFGS):
+        return solver.step(image, evaluate, losses, gradient)
+    solver.apply_gradient(image, gradient)
+    return evaluate()
 
 
 def _set_status(run: Run, finite: bool, best: dict) -> None:

@@ -40,7 +40,7 @@ from nst_teach.features import (
     load_weights,
     receptive_field,
 )
-from nst_teach.gram import gram_matrix
+from nst_teach.core.gram import gram_matrix
 from nst_teach.images import (
     check_image,
     image_to_jpeg_bytes,

@@ -361,8 +361,8 @@ def mask_png(tmp_path):
 @pytest.mark.parametrize("extra", [
     ["--style-statistic", "mean_std", "--pooling", "average", "--preserve-colors",
      "color_matching", "--color-matching-method", "histogram", "--style-scale", "1.5"],
-    ["--preserve-colors", "luminance", "--checkpoint"],
-], ids=["statistic-pooling-matching-scale", "luminance-checkpoint"])
+    ["--preserve-colors", "luminance", "--recompute"],
+], ids=["statistic-pooling-matching-scale", "luminance-recompute"])
 def test_stylize_with_controls(extra, pngs, mask_png, tmp_path, offline, capsys):
     output, history = tmp_path / "out.png", tmp_path / "history.json"
     argv = ["stylize", pngs["content"], pngs["style"], "swirls", "-o", str(output),
@@ -383,7 +383,7 @@ def test_stylize_with_controls(extra, pngs, mask_png, tmp_path, offline, capsys)
     assert settings["pooling"] == options.get("--pooling", "max")
     assert settings["preserve_colors"] == options["--preserve-colors"]
     assert settings["style_scale"] == float(options.get("--style-scale", 1.0))
-    assert settings["checkpoint"] == ("--checkpoint" in extra)
+    assert settings["recompute"] == ("--recompute" in extra)
 
 
 @pytest.mark.parametrize("arguments, exit_code, words", [

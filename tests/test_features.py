@@ -398,7 +398,7 @@ def test_keras_weights_file(tmp_path):
         np.testing.assert_array_equal(bias, expected_bias)
 
 
-# --- masks at each layer, checkpointing, minimum size (lesson 08) -----------------------
+# --- masks at each layer, recomputation, minimum size (lesson 08) -----------------------
 
 
 def test_layer_masks_have_each_layers_size_and_average_the_cells(random_weights, rng):
@@ -414,12 +414,12 @@ def test_layer_masks_have_each_layers_size_and_average_the_cells(random_weights,
     np.testing.assert_allclose(masks["block3_conv1"].numpy()[0, :, :, 0], cells, rtol=1e-5)
 
 
-def test_checkpointing_gives_the_same_values_and_gradients(random_weights, tiny_image):
+def test_recompute_gives_the_same_values_and_gradients(random_weights, tiny_image):
     layers = ["block1_conv1", "block2_conv2", "block3_conv1"]
     image = tf.Variable(tiny_image(24, 32, seed=4))
     results = []
-    for checkpoint in (False, True):
-        extractor = FeatureExtractor(random_weights, layers, pooling="max", checkpoint=checkpoint)
+    for recompute in (False, True):
+        extractor = FeatureExtractor(random_weights, layers, pooling="max", recompute=recompute)
 
         @tf.function
         def evaluate(extractor=extractor):
@@ -444,12 +444,12 @@ def test_minimum_image_side():
     assert minimum_image_side("vgg16", ["block5_pool"]) == 32
 
 
-@pytest.mark.parametrize("checkpoint", [False, True])
-def test_transforms_reduce_layers_inside_the_network(random_weights, tiny_image, checkpoint):
+@pytest.mark.parametrize("recompute", [False, True])
+def test_transforms_reduce_layers_inside_the_network(random_weights, tiny_image, recompute):
     """A transform's result replaces the layer's activations (an empty tuple drops them),
     with the same values and gradient as applying it afterwards."""
     layers = ["block1_conv1", "block2_conv1", "block3_conv1"]
-    extractor = FeatureExtractor(random_weights, layers, checkpoint=checkpoint)
+    extractor = FeatureExtractor(random_weights, layers, recompute=recompute)
     image = tf.Variable(tiny_image(24, 32, seed=5))
 
     def squares(features):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_teach.gram import gram_matrix, guided_gram_matrix, mean_std
+from nst_teach.core.gram import gram_matrix
+from nst_teach.statistics import guided_gram_matrix, mean_std
 
 
 def numpy_gram(features):
