@@ -99,17 +99,22 @@ def main() -> None:
     parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--write-docs", action="store_true",
+                        help="also write the figures into docs/benchmarks.md")
     args = parser.parse_args()
     if len(args.steps) == 1:
         args.steps = args.steps * len(args.sizes)
     if args.child:
         return child(args)
 
-    print(f"content {args.content}, style {args.style}, sizes {args.sizes}, "
-          f"{args.optimizer} steps per stage {args.steps}, hed VGG16, CPU, "
-          f"precision {args.precision}"
-          + (", TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1" if args.system_allocator else "")
-          + (f", strips of {args.strip_rows} rows" if args.strip_rows else ""))
+    from report import Report
+
+    report = Report("bench_coarse_to_fine")
+    report.line(f"content {args.content}, style {args.style}, sizes {args.sizes}, "
+                f"{args.optimizer} steps per stage {args.steps}, hed VGG16, CPU, "
+                f"precision {args.precision}"
+                + (", TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1" if args.system_allocator else "")
+                + (f", strips of {args.strip_rows} rows" if args.strip_rows else ""))
     for recompute in (("off", "on") if args.recompute == "both" else (args.recompute,)):
         command = [sys.executable, os.path.abspath(__file__), "--child", "--content",
                    args.content, "--style", args.style, "--recompute", recompute,
@@ -120,18 +125,19 @@ def main() -> None:
                                 if args.system_allocator else {})}
         completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if completed.returncode != 0:
-            print(f"recompute {recompute}: the run failed (exit {completed.returncode}): "
-                  f"{completed.stderr.strip().splitlines()[-1:]}")
+            report.line(f"recompute {recompute}: the run failed (exit {completed.returncode}): "
+                        f"{completed.stderr.strip().splitlines()[-1:]}")
             continue
         figures = json.loads(completed.stdout.strip().splitlines()[-1])
         stages = ", ".join(f"{size} px {seconds:.0f} s"
                            for size, seconds in zip(args.sizes, figures["stage_seconds"]))
         verdict = "under" if figures["peak_rss_mb"] < TARGET_MB else "OVER"
-        print(f"recompute {recompute}: peak resident memory {figures['peak_rss_mb']:.0f} MB "
-              f"({verdict} the {TARGET_MB} MB target); output {figures['shape'][1]}x"
-              f"{figures['shape'][2]}; time {figures['seconds']:.0f} s ({stages}); "
-              f"last stage total loss {figures['first_total']:.4g} -> "
-              f"{figures['final_total']:.4g}; {figures['status']}; {figures['precision']}")
+        report.line(f"recompute {recompute}: peak resident memory {figures['peak_rss_mb']:.0f} MB "
+                    f"({verdict} the {TARGET_MB} MB target); output {figures['shape'][1]}x"
+                    f"{figures['shape'][2]}; time {figures['seconds']:.0f} s ({stages}); "
+                    f"last stage total loss {figures['first_total']:.4g} -> "
+                    f"{figures['final_total']:.4g}; {figures['status']}; {figures['precision']}")
+    report.write()
 
 
 if __name__ == "__main__":

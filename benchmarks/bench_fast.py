@@ -50,14 +50,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=170.0, help="training time budget")
     parser.add_argument("--skip-pixel", action="store_true", help="skip the nst.stylize timing")
     parser.add_argument("--output", default="/tmp/bench_fast.png")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="also write the figures into docs/benchmarks.md")
     args = parser.parse_args()
+    from report import Report
+
+    report = Report("bench_fast")
 
     weights = nst.load_weights("vgg16", "hed", verbose=False)
     settings = nst.fast.default_settings()
     photo, photo_name = load("tubingen.jpg", "tuebingen", args.size)
     style, style_name = load("starry_night.jpg", "starry_night", settings["style_size"])
-    print(f"device {nst.device_name()}, photo {photo_name} {photo.shape[1:3]}, "
-          f"style {style_name} {style.shape[1:3]}, training defaults {settings}")
+    report.line(f"device {nst.device_name()}, photo {photo_name} {photo.shape[1:3]}, "
+                f"style {style_name} {style.shape[1:3]}, training defaults {settings}")
 
     # (b) A short training run on the offline photos (the test photo is not among them).
     started = time.perf_counter()
@@ -65,44 +70,45 @@ def main() -> None:
                             max_seconds=args.seconds, preview=None, progress=False,
                             verbose=False)
     training_seconds = time.perf_counter() - started
-    print(f"training: {result.step} steps in {training_seconds:.1f} s ({result.status}), "
-          f"{result.settings['num_parameters']} parameters, "
-          f"{result.settings['num_photos']} training photos")
-    stylized = nst.fast.stylize(result.model, photo)
+    report.line(f"training: {result.step} steps in {training_seconds:.1f} s ({result.status}), "
+                f"{result.settings['num_parameters']} parameters, "
+                f"{result.settings['num_photos']} training photos")
+    stylized = nst.fast.apply_network(result.model, photo)
     loss = StyleTransferLoss(weights, photo, style, **nst.default_loss_weights(weights))
     own = float(loss(tf.constant(photo))["style"])
     after = float(loss(tf.constant(stylized))["style"])
-    print(f"(b) style loss on the unseen photo: its own {own:.4g}, fast-stylized {after:.4g}: "
-          f"{100 * (1 - after / own):.1f} % lower (target >= 30 %); content term "
-          f"{float(loss(tf.constant(stylized))['content']):.4g}")
+    report.line(f"(b) style loss on the unseen photo: its own {own:.4g}, fast-stylized {after:.4g}: "
+                f"{100 * (1 - after / own):.1f} % lower (target >= 30 %); content term "
+                f"{float(loss(tf.constant(stylized))['content']):.4g}")
 
     # (a) One pass versus pixel optimization, same photo and style.
-    nst.fast.stylize(result.model, photo)  # warm-up (tracing)
+    nst.fast.apply_network(result.model, photo)  # warm-up (tracing)
     passes = []
     for _ in range(10):
         begin = time.perf_counter()
-        nst.fast.stylize(result.model, photo)
+        nst.fast.apply_network(result.model, photo)
         passes.append(time.perf_counter() - begin)
     one_pass = statistics.median(passes)
-    print(f"(a) one pass at {photo.shape[2]}x{photo.shape[1]} px: {1000 * one_pass:.1f} ms "
-          f"(median of 10)")
+    report.line(f"(a) one pass at {photo.shape[2]}x{photo.shape[1]} px: {1000 * one_pass:.1f} ms "
+                f"(median of 10)")
     panels, titles = [photo, stylized], ["photo (unseen)", f"fast ({1000 * one_pass:.0f} ms)"]
     if not args.skip_pixel:
         begin = time.perf_counter()
         pixel = nst.stylize(photo, style, weights=weights, progress=False, verbose=False)
         pixel_seconds = time.perf_counter() - begin
         pixel_style = float(loss(tf.constant(pixel.image))["style"])
-        print(f"(a) nst.stylize with its defaults (L-BFGS, {len(pixel.history) - 1} steps): "
-              f"{pixel_seconds:.1f} s -> fast is {pixel_seconds / one_pass:.0f} x faster "
-              f"(target >= 100 x); its style loss {pixel_style:.4g} "
-              f"({100 * (1 - pixel_style / own):.1f} % lower than the photo's)")
+        report.line(f"(a) nst.stylize with its defaults (L-BFGS, {len(pixel.history) - 1} steps): "
+                    f"{pixel_seconds:.1f} s -> fast is {pixel_seconds / one_pass:.0f} x faster "
+                    f"(target >= 100 x); its style loss {pixel_style:.4g} "
+                    f"({100 * (1 - pixel_style / own):.1f} % lower than the photo's)")
         panels.append(pixel.image)
         titles.append(f"nst.stylize ({pixel_seconds:.0f} s)")
     height = min(panel.shape[1] for panel in panels)
     row = np.concatenate([nst.resize_image(panel, (height, panel.shape[2])) for panel in panels],
                          axis=2)
     nst.save_image(row, args.output)
-    print(f"saved {args.output}: {' | '.join(titles)}")
+    report.line(f"saved {args.output}: {' | '.join(titles)}")
+    report.write()
 
 
 if __name__ == "__main__":

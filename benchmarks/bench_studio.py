@@ -51,7 +51,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--write-docs", action="store_true",
+                        help="also write the figures into docs/benchmarks.md")
     args = parser.parse_args()
+    from report import Report
+
+    report = Report("bench_studio")
 
     import nst_teach as nst
     from nst_teach.widgets import Studio
@@ -80,19 +85,20 @@ def main() -> None:
         history = studio.result.history
         studio_rates.append(step_rate(history))
         shares.append(totals["seconds"] / history[-1]["time"])
-        print(f"repeat {repeat + 1}: without callbacks {plain_rates[-1]:.3f} steps/s, "
-              f"Studio {studio_rates[-1]:.3f} steps/s, callbacks {totals['seconds']:.2f} s "
-              f"of {history[-1]['time']:.1f} s ({studio.loss_plot.draw_count - draws} loss "
-              "plots)")
+        report.line(f"repeat {repeat + 1}: without callbacks {plain_rates[-1]:.3f} steps/s, "
+                    f"Studio {studio_rates[-1]:.3f} steps/s, callbacks {totals['seconds']:.2f} s "
+                    f"of {history[-1]['time']:.1f} s ({studio.loss_plot.draw_count - draws} loss "
+                    "plots)")
 
     plain, with_studio = statistics.median(plain_rates), statistics.median(studio_rates)
-    print(f"\n{args.size} px, {args.steps} Adam steps, hed VGG16, device {nst.device_name()}, "
-          f"{args.repeats} repeats (medians)")
-    print(f"  without callbacks: {plain:.3f} steps/s")
-    print(f"  with the Studio:   {with_studio:.3f} steps/s")
-    print(f"  time inside the Studio's callbacks: {100 * statistics.median(shares):.1f}% "
-          "of its run")
-    print(f"  overhead (step rate): {100 * (plain / with_studio - 1):+.1f}% (target <= 5%)")
+    report.line(f"\n{args.size} px, {args.steps} Adam steps, hed VGG16, device {nst.device_name()}, "
+                f"{args.repeats} repeats (medians)")
+    report.line(f"  without callbacks: {plain:.3f} steps/s")
+    report.line(f"  with the Studio:   {with_studio:.3f} steps/s")
+    report.line(f"  time inside the Studio's callbacks: {100 * statistics.median(shares):.1f}% "
+                "of its run")
+    report.line(f"  overhead (step rate): {100 * (plain / with_studio - 1):+.1f}% (target <= 5%)")
+    report.write()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Prints, from one run:
 
 Usage:
     python benchmarks/bench_stylize.py [--content PATH] [--style PATH] [--size 256]
+        [--write-docs]   (writes the figures into docs/benchmarks.md)
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def peak_resident_megabytes() -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--content", default="tubingen")
+    parser.add_argument("--content", default="tuebingen")
     parser.add_argument("--style", default="starry_night")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--tutorial-steps", type=int, default=300)
@@ -147,16 +148,21 @@ def main():
     parser.add_argument("--memory-steps", type=int, default=50)
     parser.add_argument("--memory-only", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="also write the figures into docs/benchmarks.md")
     args = parser.parse_args()
     if args.memory_only:
         return memory_child(args)
 
     import tensorflow as tf
+    from report import Report
 
     import nst_teach as nst
 
+    report = Report("bench_stylize")
     content, style = load_pair(args)
-    print(f"content {content.shape[1:3]}, style {style.shape[1:3]}, device {nst.device_name()}")
+    report.line(f"content {content.shape[1:3]}, style {style.shape[1:3]}, "
+                f"device {nst.device_name()}")
     common = dict(weights=nst.load_weights("vgg16", "hed"), content_layers=CONTENT_LAYERS,
                   style_layers=STYLE_LAYERS, progress=False, verbose=False, **WEIGHTS)
 
@@ -169,10 +175,10 @@ def main():
                                           if k != "learning_rate"}, **common)
     times = [record["time"] for record in adam.history]
     adam_rate = args.rate_steps / (times[-1] - times[1])  # steady state, after tracing
-    print(f"tutorial Adam loop: {tutorial_rate:.2f} steps/s ({args.tutorial_steps} steps, "
-          f"{tutorial_seconds:.1f} s)")
-    print(f"nst_teach Adam loop (float32): {adam_rate:.2f} steps/s -> ratio "
-          f"{adam_rate / tutorial_rate:.3f} (target >= 0.95)")
+    report.line(f"tutorial Adam loop: {tutorial_rate:.2f} steps/s ({args.tutorial_steps} steps, "
+                f"{tutorial_seconds:.1f} s)")
+    report.line(f"nst_teach Adam loop (float32): {adam_rate:.2f} steps/s -> ratio "
+                f"{adam_rate / tutorial_rate:.3f} (target >= 0.95)")
 
     # 2. Time to reach the tutorial's loss after its steps. Every step's image is
     # kept and its loss computed afterwards in float32 (the objective itself, not
@@ -182,7 +188,7 @@ def main():
                                       **WEIGHTS)
     exact_total = tf.function(lambda image: objective(image)["total"])
     target = float(exact_total(tf.constant(tutorial_image)))
-    print(f"tutorial loss after {args.tutorial_steps} steps: {target:.6g}")
+    report.line(f"tutorial loss after {args.tutorial_steps} steps: {target:.6g}")
     contenders = [("default", {}), ("adam, float32", {"optimizer": "adam", "precision": "float32"}),
                   ("lbfgs", {"optimizer": "lbfgs"}),
                   ("lbfgs, float32", {"optimizer": "lbfgs", "precision": "float32"})]
@@ -199,11 +205,11 @@ def main():
         reached = next(((step, seconds) for step, seconds, image in snapshots
                         if float(exact_total(tf.constant(image))) <= target), None)
         if reached is None:
-            print(f"{name}: did not reach it in {args.max_steps} steps")
+            report.line(f"{name}: did not reach it in {args.max_steps} steps")
             continue
         step, seconds = reached
-        print(f"{name}: reached it at step {step} after {seconds:.1f} s (tracing included) "
-              f"-> {tutorial_seconds / seconds:.2f} x faster (target >= 5 for the default)")
+        report.line(f"{name}: reached it at step {step} after {seconds:.1f} s (tracing included) "
+                    f"-> {tutorial_seconds / seconds:.2f} x faster (target >= 5 for the default)")
 
     # 3. Peak memory, in a fresh process.
     if not args.skip_memory:
@@ -211,8 +217,9 @@ def main():
                                 args.content, "--style", args.style, "--size", str(args.size)],
                                capture_output=True, text=True, check=True)
         peak = json.loads(child.stdout.strip().splitlines()[-1])["peak_rss_mb"]
-        print(f"peak resident memory of stylize at {args.size} px: {peak:.0f} MB "
-              "(target <= 1000 MB)")
+        report.line(f"peak resident memory of stylize at {args.size} px: {peak:.0f} MB "
+                    "(target <= 1000 MB)")
+    report.write()
 
 
 if __name__ == "__main__":

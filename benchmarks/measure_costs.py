@@ -69,18 +69,18 @@ def smooth_random_image(size: int, seed: int):
 def child(args: argparse.Namespace) -> None:
     """Measures one setting and prints one JSON line."""
     import nst_teach as nst
-    from nst_teach import optimize
+    from nst_teach import settings
 
     import_memory = peak_resident_megabytes()
     solvers = []
-    make_optimizer = optimize.make_optimizer
+    make_optimizer = settings.make_optimizer
 
     def keep_solver(*positional, **options):  # to count L-BFGS' loss evaluations
         solver = make_optimizer(*positional, **options)
         solvers.append(solver)
         return solver
 
-    optimize.make_optimizer = keep_solver
+    settings.make_optimizer = keep_solver
     content = smooth_random_image(args.size, seed=1)
     style = smooth_random_image(args.size, seed=2)
     result = nst.stylize(content, style, backbone=args.backbone,

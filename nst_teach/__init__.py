@@ -6,28 +6,31 @@ shape `(1, H, W, 3)`, RGB, in [0, 1], everywhere.
 
 from nst_teach import config as _config
 
-_config.return_freed_memory()  # before TensorFlow allocates: see its docstring
-_config.start_tensorflow_quietly()
+# The only two things importing nst_teach changes, both switchable (see nst_teach.config):
+_config.return_freed_memory()  # glibc returns freed blocks at once; NST_TEACH_MALLOC=0 skips it
+_config.quiet_tensorflow_logs()  # TF_CPP_MIN_LOG_LEVEL=2 unless you set it
 
-from nst_teach import checks, plots  # noqa: E402
-from nst_teach import color, masks  # noqa: E402
+from nst_teach import (  # noqa: E402  # noqa: E402  # noqa: E402
+    checks,
+    color,
+    controls,  # noqa: E402
+    core,  # noqa: E402
+    estimate,
+    fast,  # noqa: E402  (after the core: it builds on it)
+    masks,
+    plots,
+    presets,  # noqa: E402
+    profiles,
+    settings,  # noqa: E402
+)
 from nst_teach.callbacks import Callback, PrintLosses, ProgressBar, Run  # noqa: E402
 from nst_teach.config import cache_dir, fast_mode  # noqa: E402
-from nst_teach.core.images import preprocess_for_vgg  # noqa: E402
-from nst_teach.core.vgg import BackboneWeights, layer_names  # noqa: E402
-from nst_teach.features import (  # noqa: E402
-    FeatureExtractor,
-    layer_channels,
-    load_weights,
-    receptive_field,
-)
-from nst_teach import controls  # noqa: E402
-from nst_teach import core  # noqa: E402
 from nst_teach.core import gram_matrix  # noqa: E402
-from nst_teach.statistics import guided_gram_matrix, mean_std  # noqa: E402
-from nst_teach.core.images import check_image, resize_image  # noqa: E402
-from nst_teach.images import load_image, resize_to_max_size, save_image, show_images  # noqa: E402
-from nst_teach.lbfgs import LBFGS  # noqa: E402
+from nst_teach.core.images import (  # noqa: E402
+    check_image,
+    preprocess_for_vgg,  # noqa: E402
+    resize_image,
+)
 from nst_teach.core.losses import (  # noqa: E402
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
@@ -35,21 +38,22 @@ from nst_teach.core.losses import (  # noqa: E402
     style_loss,
     total_variation_loss,
 )
-from nst_teach.losses import StyleTransferLoss  # noqa: E402
-from nst_teach.optimize import (  # noqa: E402
-    StyleTransferResult,
-    compute_losses,
-    default_loss_weights,
-    device_name,
-    stylize,
-)
-from nst_teach.samples import credits, list_samples, sample_image, sample_names  # noqa: E402
-from nst_teach import presets  # noqa: E402
-from nst_teach import estimate, profiles  # noqa: E402
+from nst_teach.core.vgg import BackboneWeights, layer_names  # noqa: E402
 from nst_teach.estimate import CostEstimate, MemoryBudgetWarning, estimate_cost  # noqa: E402
+from nst_teach.features import (  # noqa: E402
+    FeatureExtractor,
+    layer_channels,
+    load_weights,
+    receptive_field,
+)
+from nst_teach.images import load_image, resize_to_max_size, save_image, show_images  # noqa: E402
+from nst_teach.lbfgs import LBFGS  # noqa: E402
+from nst_teach.losses import StyleTransferLoss  # noqa: E402
+from nst_teach.optimize import StyleTransferResult, compute_losses, device_name, stylize  # noqa: E402
 from nst_teach.profiles import Profile, current_profile, use_profile  # noqa: E402
-
-from nst_teach import fast  # noqa: E402  (after the core: it builds on it)
+from nst_teach.samples import credits, list_samples, sample_image, sample_names  # noqa: E402
+from nst_teach.settings import default_loss_weights  # noqa: E402
+from nst_teach.statistics import guided_gram_matrix, mean_std  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -103,6 +107,7 @@ __all__ = [
     "sample_image",
     "sample_names",
     "save_image",
+    "settings",
     "show_images",
     "style_loss",
     "stylize",

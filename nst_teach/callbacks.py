@@ -100,20 +100,32 @@ class FunctionCallback(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm progress bar showing the total loss (works in notebooks too)."""
+    """A tqdm progress bar with the live loss (works in notebooks too).
 
-    def __init__(self, every: int = 1):
+    Args:
+        every: Update every this many steps.
+        description: The bar's label.
+        terms: The loss terms shown beside it.
+    """
+
+    def __init__(self, every: int = 1, description: str = "stylize",
+                 terms: tuple[str, ...] = ("total",)):
         super().__init__(every)
+        self.description, self.terms = description, terms
         self.bar = None
 
     def on_start(self, run: Run) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=run.num_steps, desc="stylize", unit="step", leave=True)
+        # No step count (a time budget only): a bar that counts without a total.
+        self.bar = tqdm(total=run.num_steps or None, initial=run.settings.get("start_step", 0),
+                        desc=self.description, unit="step", leave=True)
 
     def on_step(self, run: Run) -> None:
         self.bar.update(run.step - self.bar.n)
-        self.bar.set_postfix(loss=f"{run.latest['total']:.4g}", refresh=False)
+        names = {"total": "loss"}
+        self.bar.set_postfix({names.get(term, term): f"{run.latest[term]:.4g}"
+                              for term in self.terms}, refresh=False)
 
     def on_end(self, run: Run) -> None:
         if self.bar is not None:

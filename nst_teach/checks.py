@@ -298,8 +298,8 @@ def check_strength_to_weights(function: Callable) -> bool:
     result must multiply its `style_weight` by `strength` and keep the other
     weights, as `nst.presets.strength_to_weights` does.
     """
-    from nst_teach.optimize import default_loss_weights
     from nst_teach.presets import strength_to_weights
+    from nst_teach.settings import default_loss_weights
 
     ok = True
     for source in ("hed", "imagenet"):

@@ -9,9 +9,13 @@ This is the single place where ``nst_teach`` reads its environment variables:
 * ``NST_TEACH_MALLOC``: set it to ``0`` to leave the C allocator as it is (see
   ``return_freed_memory``).
 * ``NST_TEACH_PRECISION``: ``float32``, ``bfloat16`` or ``float16`` forces the
-  dtype the VGG convolutions run in (see ``compute_dtype``); unset means auto.
-* ``TF_CPP_MIN_LOG_LEVEL``: TensorFlow's own; when you set it, nst_teach leaves
-  TensorFlow's start-up messages alone (see ``start_tensorflow_quietly``).
+  dtype the VGG convolutions run in (see ``resolve_precision``); unset means auto.
+* ``TF_CPP_MIN_LOG_LEVEL``: TensorFlow's own; set to 2 on import when unset
+  (see ``quiet_tensorflow_logs``), left alone when you set it.
+
+On import, nst_teach changes only these two things, both switchable:
+``TF_CPP_MIN_LOG_LEVEL`` as above, and glibc's mmap threshold
+(``return_freed_memory``, off with ``NST_TEACH_MALLOC=0``).
 
 These are read each time a function is called, so changing ``os.environ`` (for
 example in a test) takes effect at once.
@@ -19,7 +23,6 @@ example in a test) takes effect at once.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import importlib
@@ -91,13 +94,14 @@ def cpu_has_bfloat16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool:
     return any(flag in flags for flag in CPU_BFLOAT16_FLAGS)
 
 
-def compute_dtype(precision: str = "auto", gpu: bool | None = None) -> str:
+def resolve_precision(precision: str = "auto", gpu: bool | None = None) -> str:
     """The dtype the VGG convolutions run in ("mixed precision").
 
     Activations are cast back to float32 before Gram matrices and losses, so
-    only the convolutions' arithmetic changes: with bfloat16 the losses match
-    float32 ones to about 0.1% and a step takes half the time on CPUs with
-    native bfloat16 (measured in benchmarks/bench_stylize.py).
+    only the convolutions' arithmetic changes: bfloat16 rounds each
+    activation to 8 bits of mantissa, and is faster only on CPUs with native
+    bfloat16 (how much, and how far the losses move: docs/benchmarks.md,
+    written by benchmarks/bench_stylize.py).
 
     Args:
         precision: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
@@ -131,9 +135,9 @@ def return_freed_memory(threshold_bytes: int = 128 * 1024) -> bool:
     By default glibc raises its mmap threshold after large blocks are freed, so
     later large blocks (TensorFlow's activations, about 1 to 13 MB each at
     256 px) come from a heap that never shrinks. A fixed threshold keeps them
-    in their own mappings, returned on free: at 256 px this lowers the peak
-    memory of `stylize` by about 80 MB, which matters on Binder's 2 GB, at no
-    measurable cost in speed. Set ``NST_TEACH_MALLOC=0`` to skip it.
+    in their own mappings, returned on free, which lowers the peak memory of
+    `stylize` (it matters on Binder's 2 GB; docs/faq.md). Set
+    ``NST_TEACH_MALLOC=0`` to skip it.
 
     Returns:
         True if the setting was applied (Linux with glibc), else False.
@@ -147,36 +151,27 @@ def return_freed_memory(threshold_bytes: int = 128 * 1024) -> bool:
         return False
 
 
-def start_tensorflow_quietly() -> None:
-    """Imports TensorFlow and finds its devices with the C++ start-up lines hidden.
+def quiet_tensorflow_logs() -> bool:
+    """Sets TensorFlow's own log threshold to warnings-and-errors off, unless you chose one.
 
-    TensorFlow prints lines such as "Could not find cuda drivers", "failed call
-    to cuInit" and the oneDNN notice straight to the process's stderr, where a
-    notebook shows them in red as if something were wrong. They are hidden
-    unless you set ``TF_CPP_MIN_LOG_LEVEL`` yourself; `nst_teach.device_name()`
-    and ``python -m nst_teach doctor`` say which device is used.
+    Sets ``TF_CPP_MIN_LOG_LEVEL=2`` (TensorFlow's setting: hide its C++ INFO and
+    WARNING lines, such as "failed call to cuInit" and the CPU-instructions
+    notice) when the variable is unset and TensorFlow is not imported yet; a
+    value you set is left alone. Nothing else is changed: no stream or file
+    descriptor is redirected, so real errors still show.
+
+    Two lines remain: TensorFlow 2.20 and later log "oneDNN custom operations
+    are on" and "Could not find cuda drivers" while their shared libraries load,
+    before any setting is read. In Jupyter they come from C code writing to the
+    process's stderr, which ipykernel copies into the notebook unless its own
+    setting ``c.IPKernelApp.capture_fd_output = False`` is in
+    ``ipython_kernel_config.py``; `binder/postBuild` writes that setting, so
+    on Binder the lines go to the server's log (Colab's kernel never shows them).
+
+    Returns:
+        True if the variable was set here.
     """
     if "tensorflow" in sys.modules or TENSORFLOW_LOG_VARIABLE in os.environ:
-        return
+        return False
     os.environ[TENSORFLOW_LOG_VARIABLE] = "2"
-    with _stderr_to_devnull():
-        tensorflow = importlib.import_module("tensorflow")
-        tensorflow.config.list_physical_devices("GPU")
-
-
-@contextlib.contextmanager
-def _stderr_to_devnull():
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no file descriptor 2 (some embedded interpreters)
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    return True

@@ -28,14 +28,18 @@ import math
 import numbers
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nst_teach.features import BackboneWeights
-from nst_teach.images import RANGE_TOLERANCE, check_image, load_image, resize_image
-from nst_teach.losses import StyleTransferLoss
+from nst_teach.core.images import RANGE_TOLERANCE
+from nst_teach.core.vgg import BackboneWeights
+from nst_teach.images import check_image, load_image, resize_image
+from nst_teach.losses import StyleTransferLoss, blend_weights
 from nst_teach.masks import resize_mask
+
+if TYPE_CHECKING:  # settings builds on this module's checks
+    from nst_teach.settings import ControlSettings
 
 PRESERVE_COLORS = (None, "luminance", "color_matching")
 COLOR_MATCHING_METHODS = ("mean_covariance", "histogram")
@@ -318,46 +322,56 @@ class StyleInputs:
         styles: The style images, prepared likewise (any sizes).
         masks: `None`, or one `None` or float32 `(1, H, W, 1)` mask per style,
             at the content's size.
+        blend_weights: One weight per style, summing to 1 (`blend_weights`).
+        style_scale: The style's size relative to the output (`scale_style`).
     """
 
     original_content: np.ndarray
     content: np.ndarray
     styles: list
     masks: list | None
+    blend_weights: list
+    style_scale: float = 1.0
 
 
-def prepare_inputs(content, style, style_masks=None, preserve_colors=None,
-                   color_matching_method="mean_covariance") -> StyleInputs:
-    """Loads and checks the images and masks, and prepares the colours.
+def prepare_inputs(content, style, control: ControlSettings) -> StyleInputs:
+    """Loads and checks the images and masks, and prepares the colours, once per run.
 
-    See `check_masks` and `prepare_colors`.
+    Args:
+        content: The content image (array, path, URL or bytes).
+        style: A style image or a list of them.
+        control: The `nst_teach.settings.ControlSettings` of the run.
+
+    See `check_masks`, `blend_weights` and `prepare_colors`.
     """
-    check_color_options(preserve_colors, color_matching_method)
     original = as_image(content, "content")
     styles = as_style_list(style)
     styles = [as_image(image, "style" if len(styles) == 1 else f"style[{index}]")
               for index, image in enumerate(styles)]
-    masks = check_masks(style_masks, len(styles), original.shape[1:3])
-    prepared, styles = prepare_colors(original, styles, preserve_colors, color_matching_method)
-    return StyleInputs(original, prepared, styles, masks)
+    weights = blend_weights(len(styles), control.style_blend_weights)
+    masks = check_masks(control.style_masks, len(styles), original.shape[1:3])
+    prepared, styles = prepare_colors(original, styles, control.preserve_colors,
+                                      control.color_matching_method)
+    return StyleInputs(original, prepared, styles, masks, weights, control.style_scale)
 
 
 def stage_loss(backbone_weights: BackboneWeights, inputs: StyleInputs, shape: tuple[int, int],
-               style_scale: float = 1.0, **loss_options) -> StyleTransferLoss:
+               **loss_options) -> StyleTransferLoss:
     """The objective at one size: content and masks resized to `shape`, styles scaled to it.
 
     Args:
         backbone_weights: Loaded weights (reused by every stage).
         inputs: From `prepare_inputs`.
         shape: The output's `(height, width)` at this stage.
-        style_scale: See `scale_style`.
         **loss_options: Passed to `StyleTransferLoss` (layers, loss weights,
-            pooling, style_blend_weights, style_statistic, recompute).
+            pooling, style_statistic, recompute, precision:
+            `LossSettings.loss_options`).
     """
     content = inputs.content
     if tuple(content.shape[1:3]) != tuple(shape):
         content = resize_image(content, shape)
-    styles = [scale_style(style, shape, style_scale) for style in inputs.styles]
+    styles = [scale_style(style, shape, inputs.style_scale) for style in inputs.styles]
     masks = None if inputs.masks is None else [
         None if mask is None else resize_mask(mask, shape) for mask in inputs.masks]
-    return StyleTransferLoss(backbone_weights, content, styles, style_masks=masks, **loss_options)
+    return StyleTransferLoss(backbone_weights, content, styles, style_masks=masks,
+                             style_blend_weights=inputs.blend_weights, **loss_options)

@@ -17,13 +17,10 @@ between neighbouring measured points (piecewise-linear in the pixel count,
 extended past the smallest and largest size with the end segments), so it
 returns the measurements exactly at the measured sizes.
 
-How close it is elsewhere (``python benchmarks/measure_costs.py --check SIZE``
-measures a size that is not in the table, 2026-11-27): at 544 px with VGG16
-and Adam, time per step +1.9 % and peak memory +0.4 %; at 704 px with VGG19
-and L-BFGS, -1.8 % and +3.2 % (estimate minus measurement). Memory grows in
-steps (the allocator's), so between measured sizes expect a few percent
-either way; before 320, 448, 576 and 640 px were measured, the memory between
-them was underestimated by up to 6 %.
+How close it is elsewhere: ``python benchmarks/measure_costs.py --check SIZE``
+measures a size that is not in the table and compares (its figures are in
+docs/benchmarks.md). Memory grows in steps (the allocator's), so between
+measured sizes expect a few percent either way.
 
 Binder stops a session above 2 GB; `warn_if_too_large` issues a
 `MemoryBudgetWarning` before a run that would cross a budget (Binder's by
@@ -51,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from nst_teach.config import compute_dtype
+from nst_teach.config import resolve_precision
 from nst_teach.profiles import BINDER_MEMORY_MB
 
 BACKBONES = ("vgg16", "vgg19")
@@ -132,7 +129,7 @@ def cost_series(backbone: str, optimizer: str, table: dict | None = None, *,
         optimizer: ``"lbfgs"``, ``"adam"`` or ``"sgd"`` (measured as Adam).
         table: A table like `load_cost_table`'s (default: the shipped one).
         precision: `nst.stylize`'s ``precision``; ``"auto"`` is what it
-            resolves to on this machine's CPU (`nst_teach.config.compute_dtype`).
+            resolves to on this machine's CPU (`nst_teach.config.resolve_precision`).
             Records without one were measured in float32.
 
     Returns:
@@ -145,7 +142,7 @@ def cost_series(backbone: str, optimizer: str, table: dict | None = None, *,
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     table = load_cost_table() if table is None else table
     measured = MEASURED_AS.get(optimizer, optimizer)
-    dtype = compute_dtype(precision, gpu=False)  # the table describes a CPU
+    dtype = resolve_precision(precision, gpu=False)  # the table describes a CPU
     series = sorted((record for record in table["measurements"]
                      if record["backbone"] == backbone and record["optimizer"] == measured
                      and record.get("precision", "float32") == dtype),
@@ -229,7 +226,7 @@ def estimate_cost(image_size: int | Sequence[int], backbone: str = "vgg16",
     series = cost_series(backbone, optimizer, table, precision=precision)
     if num_steps is None:
         # Imported here, not at the top, so that optimize.py may import this module.
-        from nst_teach.optimize import OPTIMIZER_DEFAULTS
+        from nst_teach.settings import OPTIMIZER_DEFAULTS
 
         num_steps = OPTIMIZER_DEFAULTS[optimizer]["num_steps"]
     if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
@@ -315,6 +312,33 @@ def warn_if_too_large(image_size: int | Sequence[int], backbone: str = "vgg16",
     if estimate.warning:
         warnings.warn(estimate.warning, MemoryBudgetWarning, stacklevel=stacklevel)
     return estimate
+
+
+def memory_warning(shape: Sequence[int], backbone: str, optimizer: str, num_steps: int | None,
+                   precision: str = "auto", memory_budget_mb: float | None = None) -> str | None:
+    """The warning to give before a run that may not fit the budget, or None.
+
+    The one check behind `stylize`'s `MemoryBudgetWarning` and the command
+    line's one-line warning. The estimate never stops a run: a setting the
+    measured table does not describe gets no warning.
+
+    Args:
+        shape: The largest stage's `(height, width)`.
+        backbone: ``"vgg16"`` or ``"vgg19"``.
+        optimizer: ``"lbfgs"``, ``"adam"`` or ``"sgd"``.
+        num_steps: The steps of that stage.
+        precision: `nst.stylize`'s ``precision``.
+        memory_budget_mb: The budget; None: the current profile's.
+    """
+    if memory_budget_mb is None:
+        from nst_teach.profiles import current_profile
+
+        memory_budget_mb = current_profile(announce=False).memory_budget_mb
+    try:
+        return estimate_cost(tuple(shape), backbone, optimizer, num_steps, memory_budget_mb,
+                             precision=precision).warning
+    except ValueError:
+        return None
 
 
 def _check_choice(name: str, value: Any, allowed: Sequence[str]) -> None:

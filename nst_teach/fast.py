@@ -11,7 +11,7 @@ stylizes a photo in milliseconds.
 
     model = nst.fast.build_transformer()                 # or let train() build it
     result = nst.fast.train(style, photos="offline", max_seconds=180)
-    picture = nst.fast.stylize(result.model, photo)     # (1, H, W, 3) in [0, 1]
+    picture = nst.fast.apply_network(result.model, photo)     # (1, H, W, 3) in [0, 1]
     nst.fast.save(result.model, "starry.keras"); model = nst.fast.load("starry.keras")
 
 Training runs under a `tf.distribute` strategy: `MirroredStrategy` when
@@ -24,10 +24,10 @@ TensorFlow sees several GPUs, else the default strategy, with the same code
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import pathlib
-import sys
 import threading
 import time
 from typing import Any, Mapping, Sequence
@@ -37,10 +37,8 @@ import numpy as np
 import tensorflow as tf
 
 from nst_teach import photos as photo_sources
-from nst_teach.callbacks import Callback, Run, as_callbacks
-from nst_teach.features import FeatureExtractor
+from nst_teach.callbacks import Callback, ProgressBar, Run, as_callbacks
 from nst_teach.core.gram import gram_matrix
-from nst_teach.images import check_image, load_image, resize_to_max_size
 from nst_teach.core.losses import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
@@ -49,9 +47,13 @@ from nst_teach.core.losses import (
     total_variation_loss,
     weighted_total,
 )
+from nst_teach.features import FeatureExtractor
+from nst_teach.images import check_image, load_image, resize_to_max_size
 from nst_teach.losses import layer_weights
-from nst_teach.optimize import default_loss_weights, device_name, resolve_weights
+from nst_teach.optimize import device_name, resolve_weights
 from nst_teach.photos import PHOTO_DATASETS, photo_dataset, photo_files
+from nst_teach.run import RunProtocol
+from nst_teach.settings import default_loss_weights
 from nst_teach.transformer import (
     CPU_ARCHITECTURE,
     MIN_SIDE,
@@ -61,7 +63,7 @@ from nst_teach.transformer import (
 )
 
 __all__ = ["PHOTO_DATASETS", "PerceptualLoss", "Previews", "TrainingResult", "build_transformer",
-           "default_settings", "load", "save", "stylize", "train"]
+           "apply_network", "default_settings", "load", "save", "train"]
 
 # Defaults per device, measured with benchmarks/bench_fast.py (CPU) and chosen
 # after Johnson et al. (GPU: 256 px crops, batch 4, the paper's network).
@@ -213,29 +215,6 @@ class Previews(Callback):
 
     def on_step(self, run: Run) -> None:
         self.images.append((run.step, run.image()))
-
-
-class TrainingProgress(Callback):
-    """A tqdm bar over steps (or seconds, with a time budget only) with the live loss."""
-
-    def __init__(self, every: int = 1):
-        super().__init__(every)
-        self.bar = None
-
-    def on_start(self, run: Run) -> None:
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=run.num_steps or None, initial=run.settings["start_step"],
-                        desc="train-fast", unit="step", leave=True)
-
-    def on_step(self, run: Run) -> None:
-        self.bar.update(run.step - self.bar.n)
-        self.bar.set_postfix(loss=f"{run.latest['total']:.4g}",
-                             style=f"{run.latest['style']:.3g}", refresh=False)
-
-    def on_end(self, run: Run) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def choose_strategy() -> tf.distribute.Strategy:
@@ -444,7 +423,7 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
                 "replicas": replicas, "learning_rate": learning_rate, "num_steps": num_steps,
                 "max_seconds": max_seconds, "augment_colors": augment_colors, "seed": seed,
                 "start_step": start_step, "num_parameters": int(model.count_params())}
-    stylize_preview = (lambda: stylize(model, preview_photo)) if preview_photo is not None else \
+    stylize_preview = (lambda: apply_network(model, preview_photo)) if preview_photo is not None else \
         (lambda: None)
     run = Run(num_steps=num_steps or 0, device=_describe_strategy(strategy), settings=settings,
               get_image=stylize_preview, get_best_image=stylize_preview,
@@ -452,57 +431,47 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
     run.step = start_step
     previews = Previews(preview_every) if preview_photo is not None else None
     callback_list = (as_callbacks(callbacks) + ([previews] if previews else [])
-                     + ([TrainingProgress()] if progress else []))
+                     + ([ProgressBar(description="train-fast", terms=("total", "style"))] if progress else []))
     saved = {"path": manager.latest_checkpoint if manager else None}
 
-    def save_checkpoint():
+    def save_checkpoint(final: bool = False):
+        if final and run.status == "not finite":  # keep the last finite checkpoint
+            return
         if manager is not None and (saved["path"] is None or
                                     not saved["path"].endswith(f"-{run.step}")):
             saved["path"] = manager.save(checkpoint_number=run.step)
 
-    for callback in callback_list:
-        callback.on_start(run)
-    run.started = started
-    status = None
-    try:
-        while True:
-            if num_steps is not None and run.step >= num_steps:
-                status, message = "completed", f"Completed {run.step} steps."
-                break
-            if max_seconds is not None and run.elapsed >= max_seconds:
-                status = "time budget"
-                message = f"Used the time budget ({max_seconds:g} s) at step {run.step}."
-                break
-            if run.stop_event.is_set():
-                status, message = "stopped", f"Stopped at step {run.step}."
-                break
-            values = {name: float(value) for name, value in train_step(next(batches)).items()}
+    protocol = RunProtocol(run, callback_list, verbose=verbose,
+                           quiet_statuses=("completed", "time budget"),
+                           cleanup=functools.partial(save_checkpoint, final=True))
+    with protocol:
+        run.started = started  # the time budget counts the set-up too
+        while _should_continue(protocol, num_steps, max_seconds):
+            values = train_step(next(batches))
             run.step = int(step_counter.numpy())
-            run.history.append({"step": run.step, "time": run.elapsed, **values})
-            if not np.isfinite(values["total"]):
-                status = "not finite"
-                message = (f"The loss became {values['total']} at step {run.step}: lower the "
-                           "learning rate or the loss weights.")
+            if not protocol.record(values):
                 break
-            for callback in callback_list:
-                if run.step % callback.every == 0 or run.step == num_steps:
-                    callback.on_step(run)
+            protocol.after_step()
             if run.step % checkpoint_every == 0:
                 save_checkpoint()
-    except KeyboardInterrupt:
-        status, message = "interrupted", f"Interrupted at step {run.step}."
-    finally:
-        if status != "not finite":
-            save_checkpoint()
-        run.status, run.message = status or "interrupted", message if status else "Interrupted."
-        for callback in callback_list:
-            callback.on_end(run)
-    if verbose and run.status not in ("completed", "time budget"):
-        print(f"nst_teach: {run.message}", file=sys.stderr)
     return TrainingResult(model=model, history=run.history,
                           previews=previews.images if previews else [],
                           preview_photo=preview_photo, status=run.status, message=run.message,
                           device=run.device, settings=settings, checkpoint=saved["path"])
+
+
+def _should_continue(protocol: RunProtocol, num_steps: int | None,
+                     max_seconds: float | None) -> bool:
+    """False, with the status set, once the steps or the time budget are used up or on Stop."""
+    run = protocol.run
+    if num_steps is not None and run.step >= num_steps:
+        protocol.finish("completed", f"Completed {run.step} steps.")
+    elif max_seconds is not None and run.elapsed >= max_seconds:
+        protocol.finish("time budget", f"Used the time budget ({max_seconds:g} s) at step "
+                        f"{run.step}.")
+    elif protocol.stop_requested():
+        protocol.finish("stopped", f"Stopped at step {run.step}.")
+    return run.status == "running"
 
 
 def _check_batch(images, name: str = "images") -> np.ndarray:
@@ -522,7 +491,7 @@ def _check_batch(images, name: str = "images") -> np.ndarray:
     return flat.reshape(array.shape)
 
 
-def stylize(model: keras.Model, images, batch_size: int = 8) -> np.ndarray | list:
+def apply_network(model: keras.Model, images, batch_size: int = 8) -> np.ndarray | list:
     """Stylizes photos in one pass through a trained transformer.
 
     Args:
@@ -538,7 +507,7 @@ def stylize(model: keras.Model, images, batch_size: int = 8) -> np.ndarray | lis
         ValueError: If an image breaks the contract or is smaller than 16 px.
     """
     if isinstance(images, (list, tuple)):
-        return [stylize(model, image, batch_size) for image in images]
+        return [apply_network(model, image, batch_size) for image in images]
     batch = _check_batch(images)
     batch_size = _positive_int(batch_size, "batch_size")
     outputs = [np.asarray(_forward(model, tf.constant(batch[start:start + batch_size])))

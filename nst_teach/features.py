@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
+from nst_teach.config import resolve_precision
 from nst_teach.core.images import preprocess_for_vgg
 from nst_teach.core.vgg import ARCHITECTURES, BackboneWeights, apply_layer, layer_names
 from nst_teach.profiles import current_profile
@@ -47,7 +48,6 @@ IMAGENET_HOST = "storage.googleapis.com"
 # With recompute=True, blocks whose input has more rows than this are
 # computed in strips of this many rows (see FeatureExtractor).
 STRIP_ROWS = 64
-COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 
 
 def layer_channels(backbone: str, layer: str) -> int:
@@ -149,22 +149,21 @@ class FeatureExtractor:
             with `Reduction` transforms, a full-resolution block1 activation
             never exists as a whole.
         strip_rows: See `recompute`; default `STRIP_ROWS`.
-        compute_dtype: The dtype the convolutions compute in: `"float32"`
-            (exact), `"bfloat16"` (about twice as fast on CPUs with native
-            bfloat16, activations within about 1%) or `"float16"` (GPUs).
+        precision: The dtype the convolutions compute in: `"float32"`
+            (exact), `"bfloat16"` (faster on CPUs with native bfloat16, see
+            docs/benchmarks.md) or `"float16"` (GPUs).
             Whatever it is, the activations returned (and so Gram matrices and
-            losses) are float32. See `nst_teach.config.compute_dtype`.
+            losses) are float32. `"auto"` is resolved by
+            `nst_teach.config.resolve_precision`.
     """
 
     def __init__(self, weights: BackboneWeights, layers: Sequence[str], pooling: str = "max",
                  recompute: bool = False, strip_rows: int | None = None,
-                 compute_dtype: str = "float32"):
+                 precision: str = "float32"):
         if pooling not in ("max", "average"):
             raise ValueError(f"pooling must be 'max' or 'average', got {pooling!r}.")
-        if compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, "
-                             f"got {compute_dtype!r}.")
-        self.compute_dtype = compute_dtype
+        precision = resolve_precision(precision)  # ValueError for an unknown name
+        self.precision = precision
         self.recompute = bool(recompute)
         self.strip_rows = int(STRIP_ROWS if strip_rows is None else strip_rows)
         self.backbone = weights.backbone
@@ -180,7 +179,7 @@ class FeatureExtractor:
         if missing:
             raise ValueError(f"The weights ({weights.source}) do not hold {missing[0]}; "
                              f"load them with up_to={self.network[-1]!r} or deeper.")
-        self.kernels = {name: (tf.constant(kernel, compute_dtype), tf.constant(bias, compute_dtype))
+        self.kernels = {name: (tf.constant(kernel, precision), tf.constant(bias, precision))
                         for name, (kernel, bias) in weights.convolutions.items()
                         if name in self.network}
 
@@ -202,7 +201,7 @@ class FeatureExtractor:
             Layer name to float32 activations `(batch, H_l, W_l, C_l)`, or to
             the transform's result.
         """
-        x = tf.cast(preprocess_for_vgg(image), self.compute_dtype)
+        x = tf.cast(preprocess_for_vgg(image), self.precision)
         outputs = {}
         transforms = transforms or {}
         for block in self._blocks():
@@ -304,7 +303,7 @@ class FeatureExtractor:
     def __repr__(self) -> str:
         return (f"FeatureExtractor({self.backbone}, weights={self.source!r}, "
                 f"layers={self.layers}, pooling={self.pooling!r}, "
-                f"compute_dtype={self.compute_dtype!r})")
+                f"precision={self.precision!r})")
 
 
 def minimum_image_side(backbone: str, layers: Sequence[str]) -> int:

@@ -23,7 +23,6 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nst_teach.core.images import (  # the contract itself is part of the core
-    RANGE_TOLERANCE,
     check_image,
     check_range,
     is_positive_int,

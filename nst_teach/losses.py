@@ -26,7 +26,7 @@ statistic (`nst_teach.statistics`, built on `core.gram_matrix`):
 from __future__ import annotations
 
 import functools
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -39,8 +39,13 @@ from nst_teach.core.losses import (
     total_variation_loss,
     weighted_total,
 )
-from nst_teach.features import FeatureExtractor, Reduction, layer_masks, minimum_image_side
 from nst_teach.core.vgg import BackboneWeights
+from nst_teach.features import (
+    FeatureExtractor,
+    Reduction,
+    layer_masks,
+    minimum_image_side,
+)
 from nst_teach.statistics import (
     STYLE_STATISTICS,
     blend,
@@ -128,7 +133,7 @@ class StyleTransferLoss:
             terms are computed strip by strip from sums (`moment_sums`), so no
             full-resolution activation is kept. Saves memory on large images;
             same values up to float rounding.
-        compute_dtype: The dtype of the network's convolutions (`"float32"`,
+        precision: The dtype of the network's convolutions (`"float32"`,
             `"bfloat16"` or `"float16"`); activations, Gram matrices and every
             loss term stay float32. See `FeatureExtractor`.
     """
@@ -142,7 +147,7 @@ class StyleTransferLoss:
                  style_blend_weights: Sequence[float] | None = None,
                  style_masks: Sequence[tf.Tensor | None] | None = None,
                  style_statistic: str = "gram", recompute: bool = False,
-                 compute_dtype: str = "float32"):
+                 precision: str = "float32"):
         if style_statistic not in STYLE_STATISTICS:
             raise ValueError(f"style_statistic must be 'gram' or 'mean_std', "
                              f"got {style_statistic!r}.")
@@ -154,7 +159,7 @@ class StyleTransferLoss:
         self.style_statistic = style_statistic
         layers = list(dict.fromkeys([*self.content_layers, *self.style_layers]))
         self.extractor = FeatureExtractor(weights, layers, pooling=pooling, recompute=recompute,
-                                          compute_dtype=compute_dtype)
+                                          precision=precision)
         self.content_image = tf.convert_to_tensor(content_image, tf.float32).numpy()
         styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
         if not styles:
@@ -234,7 +239,7 @@ class StyleTransferLoss:
                 "style_statistic": self.style_statistic, "num_styles": len(self.style_images),
                 "style_blend_weights": list(self.blend_weights),
                 "style_masks": self.masks is not None,
-                "precision": self.extractor.compute_dtype}
+                "precision": self.extractor.precision}
 
     def style_layer_loss(self, features: tf.Tensor, name: str) -> tf.Tensor:
         """The unweighted style term of one layer (blended, or summed over the regions).

@@ -12,49 +12,35 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import sys
 import threading
-import time
-from typing import Any, Mapping, Sequence
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from nst_teach import controls
 from nst_teach.callbacks import ProgressBar, Run, as_callbacks
-from nst_teach.config import compute_dtype
-from nst_teach.estimate import warn_if_too_large
-from nst_teach.core.loop import SGD, Adam, loss_and_gradient
+from nst_teach.core.loop import loss_and_gradient
 from nst_teach.core.vgg import BackboneWeights, layer_names
+from nst_teach.estimate import MemoryBudgetWarning, memory_warning
 from nst_teach.features import load_weights
 from nst_teach.images import check_image, resize_image
 from nst_teach.lbfgs import LBFGS
-from nst_teach.profiles import current_profile
 from nst_teach.losses import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     StyleTransferLoss,
-    blend_weights,
 )
-
-# Loss weights that give a clearly stylized picture, per weights source.
-# ImageNet: the TensorFlow tutorial's. hed: its activations are scaled
-# differently, and the tutorial's weights only blur the image.
-LOSS_WEIGHTS = {
-    "imagenet": {"content_weight": 1e4, "style_weight": 1e-2, "tv_weight": 30.0},
-    "hed": {"content_weight": 1e4, "style_weight": 1.0, "tv_weight": 1.0},
-}
-# Learning rate and number of steps. Plain SGD's good rate depends on the image
-# size (Gram matrices are averaged over H * W, so gradients per pixel grow as
-# the image shrinks): 1e-5 suits 256 px; at 32 px it diverges (lesson 06).
-OPTIMIZER_DEFAULTS = {
-    "lbfgs": {"learning_rate": 1.0, "num_steps": 100},
-    "adam": {"learning_rate": 0.02, "num_steps": 200},
-    "sgd": {"learning_rate": 1e-5, "num_steps": 500},
-}
-# The fastest to a given loss in benchmarks/bench_stylize.py (Adam with the
-# defaults below: about 70 steps where L-BFGS needs about 105).
-DEFAULT_OPTIMIZER = "adam"
+from nst_teach.run import RunProtocol
+from nst_teach.settings import (
+    DEFAULT_OPTIMIZER,
+    ControlSettings,
+    LossSettings,
+    RunSettings,
+    split_options,
+)
 
 
 @dataclasses.dataclass
@@ -95,43 +81,9 @@ class StyleTransferResult:
                 f"status={self.status!r}, device={self.device!r})")
 
 
-def default_loss_weights(weights: BackboneWeights | str) -> dict[str, float]:
-    """The loss weights `stylize` uses by default for these backbone weights.
-
-    Args:
-        weights: A `BackboneWeights`, or its source (`"imagenet"`, `"hed"`, ...).
-
-    Returns:
-        `{"content_weight": ..., "style_weight": ..., "tv_weight": ...}`: the
-        TensorFlow tutorial's for ImageNet (and for random or file weights),
-        `LOSS_WEIGHTS["hed"]` for hed.
-    """
-    source = weights.source if isinstance(weights, BackboneWeights) else weights
-    return dict(LOSS_WEIGHTS.get(source, LOSS_WEIGHTS["imagenet"]))
-
-
 def device_name() -> str:
     """Returns `"GPU:0"` when TensorFlow sees a GPU, else `"CPU"`."""
     return "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
-
-
-def make_optimizer(name: str, learning_rate: float | None = None, **options):
-    """Creates `"lbfgs"`, `"adam"` or `"sgd"` (see `take_step`).
-
-    Args:
-        name: The optimizer's name.
-        learning_rate: Step size (L-BFGS ignores it: its line search sets it).
-        **options: Passed on, e.g. `memory=20` for L-BFGS, `beta_1` for Adam.
-    """
-    if name not in OPTIMIZER_DEFAULTS:
-        raise ValueError(f"Unknown optimizer {name!r}: use 'lbfgs', 'adam' or 'sgd'.")
-    if learning_rate is None:
-        learning_rate = OPTIMIZER_DEFAULTS[name]["learning_rate"]
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}.")
-    if name == "lbfgs":
-        return LBFGS(**options)
-    return (Adam if name == "adam" else SGD)(learning_rate=learning_rate, **options)
 
 
 def initial_image(init, content: np.ndarray, style: np.ndarray, seed: int) -> np.ndarray:
@@ -168,42 +120,21 @@ def resolve_weights(backbone, weights, layers: Sequence[str], seed: int = 0,
     return load_weights(backbone, weights, up_to=up_to, seed=seed, verbose=verbose)
 
 
-def _loss_options(backbone_weights, content_layers, style_layers, content_weight, style_weight,
-                  tv_weight, pooling, style_blend_weights, style_statistic, recompute,
-                  precision="auto") -> dict:
-    """The options of `StyleTransferLoss`, with the default loss weights filled in."""
-    defaults = default_loss_weights(backbone_weights)
-    chosen = {"content_weight": content_weight, "style_weight": style_weight,
-              "tv_weight": tv_weight}
-    return {"content_layers": content_layers, "style_layers": style_layers,
-            **{term: defaults[term] if value is None else value for term, value in chosen.items()},
-            "pooling": pooling, "style_blend_weights": style_blend_weights,
-            "style_statistic": style_statistic, "recompute": recompute,
-            "compute_dtype": compute_dtype(precision)}
-
-
-def build_loss(content, style, *, backbone=None, weights="auto",
-               content_layers=DEFAULT_CONTENT_LAYERS, style_layers=DEFAULT_STYLE_LAYERS,
-               content_weight=None, style_weight=None, tv_weight=None, pooling="max",
-               style_blend_weights=None, style_masks=None, style_scale=1.0, sizes=None,
-               style_statistic="gram", preserve_colors=None,
-               color_matching_method="mean_covariance", recompute=False, precision="auto",
-               seed=0, verbose=True) -> StyleTransferLoss:
-    """Resolves every option and builds the objective `stylize` minimizes (at its last stage)."""
-    inputs = controls.prepare_inputs(content, style, style_masks, preserve_colors,
-                                     color_matching_method)
-    shape = controls.stage_shapes(inputs.content.shape, controls.check_sizes(sizes))[-1]
-    backbone_weights = resolve_weights(backbone, weights, [*content_layers, *style_layers],
-                                       seed, verbose)
+def build_loss(content, style, *, backbone: str | None = None, weights: Any = "auto",
+               loss: LossSettings | None = None, control: ControlSettings | None = None,
+               seed: int = 0, verbose: bool = True) -> StyleTransferLoss:
+    """Builds the objective `stylize` minimizes (at its last stage), from its settings."""
+    loss = loss or LossSettings()
+    control = control or ControlSettings()
+    inputs = controls.prepare_inputs(content, style, control)
+    shape = controls.stage_shapes(inputs.content.shape, control.sizes)[-1]
+    backbone_weights = resolve_weights(backbone, weights, loss.layers, seed, verbose)
     return controls.stage_loss(backbone_weights, inputs, shape,
-                               controls.check_style_scale(style_scale),
-                      **_loss_options(backbone_weights, content_layers, style_layers,
-                                      content_weight, style_weight, tv_weight, pooling,
-                                      style_blend_weights, style_statistic, recompute,
-                                      precision))
+                               **loss.loss_options(backbone_weights))
 
 
-def compute_losses(image, content, style, **options) -> dict[str, float]:
+def compute_losses(image, content, style, *, backbone: str | None = None, weights: Any = "auto",
+                   verbose: bool = True, **options) -> dict[str, float]:
     """Computes every loss term of one image, without optimizing.
 
     Takes the same options as `stylize` (backbone, weights, layers, loss
@@ -217,18 +148,23 @@ def compute_losses(image, content, style, **options) -> dict[str, float]:
             (or the last stage's, with `sizes`).
         content: The content image (array or anything `load_image` takes).
         style: The style image, or a list of them.
-        **options: See `stylize` (the loss options only).
+        backbone: As for `stylize`.
+        weights: As for `stylize`.
+        verbose: Print which weights were chosen.
+        **options: Any other option of `stylize` (`nst_teach.settings.split_options`).
 
     Returns:
         `total`, `content`, `style`, `tv` and the per-layer terms, as floats.
     """
-    loss = build_loss(content, style, **options)
+    loss_settings, control, run_settings = split_options(**options)
+    loss = build_loss(content, style, backbone=backbone, weights=weights, loss=loss_settings,
+                      control=control, seed=run_settings.seed, verbose=verbose)
     image = check_image(image, "image")
     if image.shape != loss.content_image.shape:
         raise ValueError(f"image has shape {image.shape} but the content image has "
                          f"{loss.content_image.shape}; pass the same sizes as to stylize, or "
                          "resize the content with nst_teach.resize_image.")
-    if options.get("preserve_colors") == "luminance":
+    if control.preserve_colors == "luminance":
         from nst_teach.color import luminance_image
 
         image = check_image(luminance_image(image), "luminance")
@@ -254,6 +190,10 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             recompute: bool = False, precision: str = "auto") -> StyleTransferResult:
     """Paints `content` in the style of `style` by optimizing its pixels.
 
+    The options are grouped, and documented field by field, where they are
+    defined and checked (`nst_teach.settings`): `stylize` builds the three
+    settings and runs `stylize_with_settings`.
+
     Args:
         content: float32 `(1, H, W, 3)` in [0, 1], or a path, URL or bytes.
         style: The style image, same contract, any size; or a list of them
@@ -261,157 +201,100 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
         backbone: `"vgg16"`, `"vgg19"` or `None` (what the weights imply).
         weights: `"auto"`, `"imagenet"`, `"hed"`, `None` (random), an `.h5`
             path, or a `BackboneWeights` already loaded (fastest when repeated).
-        content_layers: Layer names, or name to weight.
-        style_layers: Layer names (equal weights), or name to weight.
-        content_weight: Weight of the content term (default per weights).
-        style_weight: Weight of the style term (default per weights).
-        tv_weight: Weight of the total-variation term (default per weights).
-        pooling: `"max"` (VGG's own) or `"average"` (recommended by Gatys et
-            al. 2016 for smoother results).
-        optimizer: `"adam"` (default: fastest to a good picture), `"lbfgs"`
-            (fewest steps to a very low loss, each step dearer) or `"sgd"`.
-        num_steps: Optimizer steps (default per optimizer); with `sizes`, per
-            stage: one number for every stage or a list with one per stage.
-        learning_rate: Step size for Adam and SGD (default per optimizer).
-        init: `"content"`, `"style"`, `"noise"` (seeded) or an image to start
-            from (to continue an earlier run; with `sizes`, resized to the
-            first stage).
-        seed: Seed for the noise init and for random weights.
+        content_layers, style_layers, content_weight, style_weight, tv_weight,
+            pooling, style_statistic, recompute, precision: What the objective
+            is: see `LossSettings` (loss weights default per weights).
+        style_blend_weights, style_masks, style_scale, sizes, preserve_colors,
+            color_matching_method: The controls of lesson 08: see
+            `ControlSettings`.
+        optimizer, num_steps, learning_rate, optimizer_options, init, seed:
+            How it is minimized: see `RunSettings` (Adam by default).
         callbacks: Functions `f(run)` or `Callback` objects (see callbacks.py).
         progress: Show a progress bar.
         stop_event: A `threading.Event`; setting it ends the loop after the
             current step and keeps the best image (widgets use this).
         verbose: Print which weights were chosen and how the run ended.
-        optimizer_options: Extra options for the optimizer (e.g. `memory`).
-        style_blend_weights: With several styles, one weight >= 0 per style,
-            normalised to sum to 1 (default equal). Without masks, the target
-            statistics are the blend of the styles' (Johnson's neural-style);
-            with masks, they weigh the regions' terms.
-        style_masks: `None`, or one entry per style: a mask float32
-            `(1, H, W, 1)` in [0, 1] at the content's size (`(H, W)` and other
-            sizes of the same aspect are accepted, see
-            `nst_teach.controls.check_masks`) or `None` (the whole image).
-            Each style is matched only where its mask is on (guided Gram
-            matrices, Gatys et al. 2017); where every mask is 0, only the
-            content and TV terms act.
-        style_scale: The style's longer side relative to the output's: 1 (the
-            default) resizes every style to the output's longer side, 2 to
-            twice it (larger strokes), 0.5 to half (smaller strokes).
-        sizes: Coarse to fine: the longer side of each stage, e.g.
-            `(256, 512, 1024)`. Each stage starts from the previous stage's best
-            image, upsampled (Lanczos, `resize_image`); content, masks and
-            scaled styles are rebuilt at each size, the weights reused. The
-            upsampling counts as one step in the history. `None`: one stage at
-            the content image's size.
-        style_statistic: `"gram"` (Gram matrices) or `"mean_std"` (per-channel
-            mean and standard deviation, AdaIN's statistics).
-        preserve_colors: `None`, `"luminance"` (optimize the luminance only,
-            then put the content's colours back) or `"color_matching"`
-            (recolour the styles to the content's colours first), Gatys et al.
-            2017. See `nst_teach.controls.prepare_colors`.
-        color_matching_method: `"mean_covariance"` or `"histogram"`, for
-            `preserve_colors="color_matching"`.
-        recompute: Recompute activations during the backward pass instead of
-            keeping them (gradient checkpointing), large blocks in strips of
-            rows (see `FeatureExtractor`): the same objective with much less
-            memory for large images, for some more time; figures in
-            docs/benchmarks.md (benchmarks/bench_coarse_to_fine.py).
-        precision: The dtype VGG's convolutions compute in: `"auto"` (bfloat16
-            on a CPU with native bfloat16 instructions, float32 elsewhere),
-            `"float32"`, `"bfloat16"` or `"float16"`; Gram matrices and losses
-            are float32 whatever it is. bfloat16 halves the time per step and
-            changes the loss by about 0.1%. See `nst_teach.config.compute_dtype`.
 
     Returns:
         A `StyleTransferResult` with `.image` (the last stage's size) and
         `.history`. A Stop, a KeyboardInterrupt or a non-finite loss ends the
         whole run and keeps the best image of the current stage.
+
+    Raises:
+        ValueError: For a bad option, before any weight is loaded.
     """
-    if num_steps is None:
-        num_steps = OPTIMIZER_DEFAULTS.get(optimizer, {}).get("num_steps", 0)
-    make_optimizer(optimizer, learning_rate, **(optimizer_options or {}))  # checks the options
-    inputs = controls.prepare_inputs(content, style, style_masks, preserve_colors,
-                                     color_matching_method)
-    sizes = controls.check_sizes(sizes)
-    shapes = controls.stage_shapes(inputs.content.shape, sizes)
-    stage_steps = controls.steps_per_stage(num_steps, len(shapes))
-    style_scale = controls.check_style_scale(style_scale)
-    blend_weights(len(inputs.styles), style_blend_weights)  # checks them before loading weights
-    backbone_weights = resolve_weights(backbone, weights, [*content_layers, *style_layers],
-                                       seed, verbose)
-    if verbose and not recompute:
-        _warn_about_memory(shapes[-1], backbone_weights.backbone, optimizer, stage_steps[-1],
-                           precision)
-    loss_options = _loss_options(backbone_weights, content_layers, style_layers, content_weight,
-                                 style_weight, tv_weight, pooling, style_blend_weights,
-                                 style_statistic, recompute, precision)
-    first_loss = controls.stage_loss(backbone_weights, inputs, shapes[0], style_scale,
-                                     **loss_options)
-    settings = {**first_loss.settings(), "optimizer": optimizer,
-                "num_steps": stage_steps[0] if sizes is None else stage_steps,
-                "learning_rate": getattr(make_optimizer(optimizer, learning_rate), "learning_rate",
-                                         None),
-                "seed": seed, "init": init if isinstance(init, str) else "image",
-                "sizes": sizes, "style_scale": style_scale, "preserve_colors": preserve_colors,
-                "color_matching_method": color_matching_method, "recompute": bool(recompute)}
-    start = _initial_image(init, first_loss, inputs, preserve_colors, seed)
+    loss = LossSettings(content_layers, style_layers, content_weight, style_weight, tv_weight,
+                        pooling, style_statistic, recompute, precision)
+    control = ControlSettings(style_blend_weights, style_masks, style_scale, sizes,
+                              preserve_colors, color_matching_method)
+    run_settings = RunSettings(optimizer, num_steps, learning_rate, optimizer_options, init, seed)
+    return stylize_with_settings(content, style, loss, control, run_settings, backbone=backbone,
+                                 weights=weights, callbacks=callbacks, progress=progress,
+                                 stop_event=stop_event, verbose=verbose)
+
+
+def stylize_with_settings(content, style, loss: LossSettings, control: ControlSettings,
+                          run_settings: RunSettings, *, backbone: str | None = None,
+                          weights: Any = "auto", callbacks=None, progress: bool = True,
+                          stop_event: threading.Event | None = None,
+                          verbose: bool = True) -> StyleTransferResult:
+    """`stylize` with its options already grouped and checked (see `nst_teach.settings`)."""
+    inputs = controls.prepare_inputs(content, style, control)
+    shapes = controls.stage_shapes(inputs.content.shape, control.sizes)
+    stage_steps = controls.steps_per_stage(run_settings.num_steps, len(shapes))
+    backbone_weights = resolve_weights(backbone, weights, loss.layers, run_settings.seed, verbose)
+    if verbose and not loss.recompute and (warning := memory_warning(
+            shapes[-1], backbone_weights.backbone, run_settings.optimizer, stage_steps[-1],
+            loss.precision)):
+        warnings.warn(warning, MemoryBudgetWarning, stacklevel=3)  # the line calling stylize
+    loss_options = loss.loss_options(backbone_weights)
+    first_loss = controls.stage_loss(backbone_weights, inputs, shapes[0], **loss_options)
+    settings = {**first_loss.settings(), **_run_record(control, run_settings, stage_steps),
+                "recompute": loss.recompute}
+    start = _initial_image(run_settings.init, first_loss, inputs, control.preserve_colors,
+                           run_settings.seed)
     # The current stage's image and best image (step, total); callbacks read them.
     stage = {"image": tf.constant(start),
              "best": {"image": tf.constant(start), "step": 0, "total": np.inf}}
     finish = functools.partial(controls.restore_colors, content=inputs.original_content,
-                               preserve_colors=preserve_colors)
+                               preserve_colors=control.preserve_colors)
     run = Run(num_steps=sum(stage_steps) + len(shapes) - 1, device=device_name(),
               settings=settings, get_image=lambda: finish(stage["image"].numpy()),
               get_best_image=lambda: finish(stage["best"]["image"].numpy()),
               stop_event=stop_event or threading.Event())
     callback_list = as_callbacks(callbacks) + ([ProgressBar()] if progress else [])
-    for callback in callback_list:
-        callback.on_start(run)
-    run.started = time.perf_counter()
-    finite = True
-    try:
+    with RunProtocol(run, callback_list, verbose=verbose) as protocol:
         for index, (shape, steps) in enumerate(zip(shapes, stage_steps)):
             if index > 0:
-                if run.stop_event.is_set():
+                if protocol.stop_requested():
                     break
-                loss = controls.stage_loss(backbone_weights, inputs, shape, style_scale,
-                                           **loss_options)
+                objective = controls.stage_loss(backbone_weights, inputs, shape, **loss_options)
                 start = resize_image(stage["best"]["image"].numpy(), shape)
                 run.step += 1  # the upsampling counts as a step
             else:
-                loss, first_loss = first_loss, None  # each stage's targets freed after it
-            finite = _optimize_stage(loss, start, steps, lambda: make_optimizer(
-                optimizer, learning_rate, **(optimizer_options or {})), run, callback_list, stage)
-            del loss
-            if not finite or run.stop_event.is_set():
+                objective, first_loss = first_loss, None  # each stage's targets freed after it
+            finite = _optimize_stage(objective, start, steps, run_settings.new_optimizer,
+                                     protocol, stage)
+            del objective
+            if not finite or protocol.stop_requested():
                 break
-        _set_status(run, finite, stage["best"])
-    except KeyboardInterrupt:
-        run.status, run.message = "interrupted", f"Interrupted at step {run.step}."
-    finally:
-        for callback in callback_list:
-            callback.on_end(run)
-    if verbose and run.status != "completed":
-        print(f"nst_teach: {run.message}", file=sys.stderr)
+        _set_status(protocol, stage["best"])
     best = stage["best"]
     return StyleTransferResult(image=finish(best["image"].numpy()), history=run.history,
                                status=run.status, message=run.message, device=run.device,
                                settings=settings, best_step=best["step"])
 
 
-def _warn_about_memory(shape: tuple[int, int], backbone: str, optimizer: str, num_steps: int,
-                       precision: str) -> None:
-    """Issues a `MemoryBudgetWarning` when the largest stage may not fit the profile's budget.
-
-    The estimate (`nst.estimate_cost`) never stops a run: a setting its measured
-    table does not describe gets no warning.
-    """
-    budget = current_profile(announce=False).memory_budget_mb
-    try:  # stacklevel 4: the line that called `stylize`
-        warn_if_too_large(tuple(shape), backbone, optimizer, num_steps, budget, stacklevel=4,
-                          precision=precision)
-    except ValueError:
-        pass
+def _run_record(control: ControlSettings, run_settings: RunSettings,
+                stage_steps: list[int]) -> dict:
+    """The run's and the controls' settings, for `StyleTransferResult.settings`."""
+    return {"optimizer": run_settings.optimizer,
+            "num_steps": stage_steps[0] if control.sizes is None else stage_steps,
+            "learning_rate": run_settings.resolved_learning_rate, "seed": run_settings.seed,
+            "init": run_settings.init if isinstance(run_settings.init, str) else "image",
+            "sizes": control.sizes, "style_scale": control.style_scale,
+            "preserve_colors": control.preserve_colors,
+            "color_matching_method": control.color_matching_method}
 
 
 def _initial_image(init, loss: StyleTransferLoss, inputs: controls.StyleInputs, preserve_colors,
@@ -429,46 +312,38 @@ def _initial_image(init, loss: StyleTransferLoss, inputs: controls.StyleInputs, 
 
 
 def _optimize_stage(loss: StyleTransferLoss, start: np.ndarray, num_steps: int, new_optimizer,
-                    run: Run, callback_list: list, stage: dict) -> bool:
+                    protocol: RunProtocol, stage: dict) -> bool:
     """Runs the loop at one size; returns False if the loss stopped being finite.
 
     `run.step` already counts this stage's first evaluation. `stage` gets the
     stage's `tf.Variable` ("image") and its best image ("best": image, step,
     total), which callbacks and `stylize` read.
     """
+    run = protocol.run
     image = tf.Variable(start)
     solver = new_optimizer()
     best = {"image": tf.identity(image), "step": run.step, "total": np.inf}
     stage.update(image=image, best=best)
-
     evaluate = tf.function(lambda: loss_and_gradient(image, loss))
 
     def record(losses) -> bool:
-        """Appends the step's losses to the history; False if they are not finite."""
-        values = {name: float(value) for name, value in losses.items()}
-        run.history.append({"step": run.step, "time": time.perf_counter() - run.started,
-                            "size": tuple(image.shape[1:3]), **values})
-        if not np.isfinite(values["total"]):
+        """Records the step (False if not finite) and keeps the image if it is the best."""
+        if not protocol.record(losses, size=tuple(image.shape[1:3])):
             return False
-        if values["total"] < best["total"]:
-            best.update(image=tf.identity(image), step=run.step, total=values["total"])
+        if run.latest["total"] < best["total"]:
+            best.update(image=tf.identity(image), step=run.step, total=run.latest["total"])
         return True
-
-    def after_step():
-        for callback in callback_list:
-            if run.step % callback.every == 0 or run.step == run.num_steps:
-                callback.on_step(run)
 
     losses, gradient = evaluate()
     finite = record(losses)
     if run.step > 0:  # the first evaluation of a later stage is a step of the run
-        after_step()
+        protocol.after_step()
     end = run.step + num_steps
-    while finite and run.step < end and not run.stop_event.is_set():
+    while finite and run.step < end and not protocol.stop_requested():
         losses, gradient = take_step(solver, image, evaluate, losses, gradient)
         run.step += 1
         finite = record(losses)
-        after_step()
+        protocol.after_step()
     return finite
 
 
@@ -484,19 +359,17 @@ def take_step(solver, image: tf.Variable, evaluate, losses: dict, gradient: tf.T
     return evaluate()
 
 
-def _set_status(run: Run, finite: bool, best: dict) -> None:
-    """Sets `run.status` and `run.message` after the loop ended without an interrupt."""
-    if not finite:
-        run.status = "not finite"
-        run.message = (f"The loss became {run.latest['total']} at step {run.step}; returning "
-                       f"the best finite image (step {best['step']}). Lower the learning rate "
-                       "or the loss weights.")
+def _set_status(protocol: RunProtocol, best: dict) -> None:
+    """Says how a loop that was not interrupted ended (a non-finite loss is already set)."""
+    run = protocol.run
+    if run.status == "not finite":
+        run.message += f" Returning the best finite image (step {best['step']})."
     elif run.step < run.num_steps:
-        run.status, run.message = "stopped", f"Stopped at step {run.step}."
+        protocol.finish("stopped", f"Stopped at step {run.step}.")
     elif (diverged := divergence_message(run.history, best["step"])) is not None:
-        run.status, run.message = "diverged", diverged
+        protocol.finish("diverged", diverged)
     else:
-        run.status, run.message = "completed", f"Completed {run.step} steps."
+        protocol.finish("completed", f"Completed {run.step} steps.")
 
 
 def divergence_message(history: Sequence[Mapping[str, Any]], best_step: int,

@@ -31,7 +31,7 @@ import dataclasses
 import math
 
 from nst_teach.features import BackboneWeights
-from nst_teach.optimize import default_loss_weights
+from nst_teach.settings import default_loss_weights
 
 
 @dataclasses.dataclass(frozen=True)

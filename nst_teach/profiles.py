@@ -85,7 +85,7 @@ class Profile:
     description: str
     image_size: int
     max_image_size: int
-    optimizer: str = "adam"  # nst_teach.optimize.DEFAULT_OPTIMIZER
+    optimizer: str = "adam"  # nst_teach.settings.DEFAULT_OPTIMIZER
     num_steps: int | None = None
     backbone: str | None = None
     preview_seconds: float = 0.5
@@ -108,7 +108,7 @@ class Profile:
             raise ValueError(f"Unknown optimizer {optimizer!r}: use one of {OPTIMIZERS}.")
         if self.num_steps is None or optimizer == self.optimizer:
             return self.num_steps
-        from nst_teach.optimize import OPTIMIZER_DEFAULTS
+        from nst_teach.settings import OPTIMIZER_DEFAULTS
 
         fraction = self.num_steps / OPTIMIZER_DEFAULTS[self.optimizer]["num_steps"]
         return max(1, round(fraction * OPTIMIZER_DEFAULTS[optimizer]["num_steps"]))

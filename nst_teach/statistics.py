@@ -20,7 +20,7 @@ Its blocks are `sum m F F^T`, `sum m F` and `sum m`, so
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import tensorflow as tf
 

@@ -69,6 +69,7 @@ def test_pyproject_never_asks_for_tensorflow_cpu():
     "pip show tensorflow",  # and only one TensorFlow ends up installed
     "nst_teach fetch-weights",
     "nst_teach fetch-samples",
+    "binder/ipython_kernel_config.py",  # copied into the kernel's profile
 ])
 def test_postbuild_does_what_binder_needs(needle):
     postbuild = BINDER / "postBuild"
@@ -111,3 +112,43 @@ def test_dashboard_runs_in_the_test_suite():
     options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert "dashboard" in options["testpaths"]
     assert "--nbval-lax" in options["addopts"]
+
+
+# ----------------------------------------------------------------------------
+# A lesson's first output is the lesson's: importing nst_teach in a kernel set up
+# as on Binder shows nothing but what the cell prints.
+
+def kernel_streams(code: str, ipython_dir: Path, **environment) -> list[tuple[str, str]]:
+    """Runs `code` in a fresh IPython kernel; returns its (stream name, text) outputs."""
+    import os
+
+    from jupyter_client.manager import start_new_kernel
+
+    env = {**os.environ, "IPYTHONDIR": str(ipython_dir), **environment}
+    env = {name: value for name, value in env.items() if value is not None}
+    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    streams = []
+    try:
+        client.execute(code)
+        while True:
+            message = client.get_iopub_msg(timeout=180)
+            if message["msg_type"] == "stream":
+                streams.append((message["content"]["name"], message["content"]["text"]))
+            if (message["msg_type"] == "status"
+                    and message["content"]["execution_state"] == "idle"
+                    and message["parent_header"].get("msg_type") == "execute_request"):
+                return streams
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+@pytest.mark.parametrize("log_level", [None, "3"], ids=["tf-log-level-unset", "tf-log-level-3"])
+def test_importing_nst_teach_in_a_binder_kernel_prints_nothing(tmp_path, log_level):
+    profile = tmp_path / "profile_default"
+    profile.mkdir()
+    (profile / "ipython_kernel_config.py").write_text(
+        (BINDER / "ipython_kernel_config.py").read_text())
+    code = "import nst_teach as nst\nnst.device_name()\nprint('lesson output')"
+    streams = kernel_streams(code, tmp_path, TF_CPP_MIN_LOG_LEVEL=log_level)
+    assert streams == [("stdout", "lesson output\n")]

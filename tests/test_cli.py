@@ -15,6 +15,8 @@ from PIL import Image
 
 import nst_teach
 from nst_teach import cli, features, samples
+from nst_teach.cli import common as cli_common
+from nst_teach.cli import doctor as cli_doctor
 
 COMMANDS = ["stylize", "demo", "doctor", "fetch-weights", "fetch-samples", "samples",
             "train-fast", "apply-fast"]
@@ -165,7 +167,7 @@ def test_stylize_writes_image_and_history(pngs, tmp_path, offline, capsys):
 
 
 def test_json_safe_makes_strict_json():
-    value = cli._json_safe({"size": (3, 4), "total": float("nan"), "n": np.int64(2),
+    value = cli_common._json_safe({"size": (3, 4), "total": float("nan"), "n": np.int64(2),
                             "x": np.float32(0.5), "a": np.zeros(2),
                             "path": pathlib.PurePosixPath("a/b")})
     assert json.loads(json.dumps(value, allow_nan=False)) == {
@@ -177,13 +179,13 @@ def test_demo_in_fast_mode(offline, monkeypatch, capsys):
     monkeypatch.chdir(offline)
     assert cli.main(["demo"]) == 0
     captured = capsys.readouterr()
-    output = offline / cli.DEMO_OUTPUT
+    output = offline / cli_common.DEMO_OUTPUT
     assert captured.out.splitlines()[0] == str(output.resolve())
-    assert f"{cli.FAST_STEPS} steps" in captured.out
+    assert f"{cli_common.FAST_STEPS} steps" in captured.out
     notices = [line for line in captured.err.splitlines() if "offline sample" in line]
     assert len(notices) == 2 and "SampleFallbackWarning" not in captured.err
     with Image.open(output) as image:
-        assert max(image.size) == cli.FAST_SIZE
+        assert max(image.size) == cli_common.FAST_SIZE
 
 
 def test_fetch_weights_offline_fails_with_one_line(offline, capsys):
@@ -227,7 +229,7 @@ def test_python_m_nst_teach_stylize(pngs, tmp_path):
 
 def test_memory_without_psutil(monkeypatch):
     monkeypatch.setitem(sys.modules, "psutil", None)  # makes `import psutil` fail
-    description = cli._describe_memory()
+    description = cli_doctor._describe_memory()
     if os.path.exists("/proc/meminfo"):
         assert description.startswith("total ") and "available " in description
     else:
@@ -320,7 +322,7 @@ def test_fetch_weights_to_and_from_a_classroom_folder(offline, monkeypatch, caps
     cached.write_bytes(b"weights of vgg16")
     assert cli.main(["fetch-weights", "--backbone", "vgg16", "--to", str(stick)]) == 0
     assert "copied 1 file(s)" in capsys.readouterr().out
-    copied = stick / cli.KERAS_FOLDER / cached.name
+    copied = stick / cli_common.KERAS_FOLDER / cached.name
     assert copied.read_bytes() == b"weights of vgg16"
 
     monkeypatch.setenv("KERAS_HOME", str(offline / "machine_b"))  # machine B: empty cache
@@ -334,7 +336,7 @@ def test_fetch_weights_to_and_from_a_classroom_folder(offline, monkeypatch, caps
 def test_fetch_samples_to_and_from_a_classroom_folder(offline, monkeypatch, capsys):
     stick = offline / "usb"
     assert cli.main(["fetch-samples", "swirls", "--to", str(stick)]) == 0
-    exported = sorted((stick / cli.SAMPLES_FOLDER).iterdir())
+    exported = sorted((stick / cli_common.SAMPLES_FOLDER).iterdir())
     assert [path.name for path in exported] == [path.name for path in sorted(
         (offline / "cache" / "samples").iterdir())] and exported
     monkeypatch.setenv("NST_TEACH_CACHE", str(offline / "machine_b"))

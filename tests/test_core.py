@@ -14,11 +14,10 @@ import pytest
 import tensorflow as tf
 
 import nst_teach as nst
+from conftest import smooth_random_image
 from nst_teach import core
 from nst_teach.core import loop
 from nst_teach.features import FeatureExtractor
-
-from conftest import smooth_random_image
 
 CORE = pathlib.Path(nst.__file__).parent / "core"
 CONTENT_LAYERS = list(core.DEFAULT_CONTENT_LAYERS)
@@ -221,7 +220,7 @@ def test_feature_extractor_reproduces_core_vgg(hed_weights, rng):
     image = rng.uniform(0, 1, (1, 40, 24, 3)).astype(np.float32)
     layers = ["block1_conv1", "block2_pool", "block4_conv3"]
     expected = core.vgg_features(image, hed_weights, layers)
-    for options in ({}, {"recompute": True, "strip_rows": 8}, {"compute_dtype": "float32"}):
+    for options in ({}, {"recompute": True, "strip_rows": 8}, {"precision": "float32"}):
         features = FeatureExtractor(hed_weights, layers, **options)(image)
         for name in layers:
             np.testing.assert_allclose(features[name].numpy(), expected[name].numpy(),

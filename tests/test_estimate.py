@@ -11,8 +11,8 @@ import pytest
 
 import nst_teach as nst
 from nst_teach import estimate, profiles
-from nst_teach.config import compute_dtype
-from nst_teach.optimize import OPTIMIZER_DEFAULTS
+from nst_teach.config import resolve_precision
+from nst_teach.settings import OPTIMIZER_DEFAULTS
 
 TABLE = estimate.load_cost_table()
 PRECISIONS = ("float32", "bfloat16")
@@ -151,7 +151,7 @@ def test_too_few_measurements_is_a_clear_error():
 
 
 def test_auto_precision_is_what_stylize_uses_on_this_cpu():
-    resolved = compute_dtype("auto", gpu=False)
+    resolved = resolve_precision("auto", gpu=False)
     assert nst.estimate_cost(256) == nst.estimate_cost(256, precision=resolved)
     with pytest.raises(ValueError, match="precision must be one of"):
         nst.estimate_cost(256, precision="double")
@@ -160,7 +160,7 @@ def test_auto_precision_is_what_stylize_uses_on_this_cpu():
 def test_each_precision_reads_its_own_measurements():
     """A table with float32 and bfloat16 rows: each precision is estimated from its own rows
     only (a bfloat16 row twice as fast gives an estimate twice as fast), and "auto" follows
-    what `compute_dtype` picks for a CPU."""
+    what `resolve_precision` picks for a CPU."""
     halved = [{**record, "precision": "bfloat16",
                "seconds_per_step": record["seconds_per_step"] / 2,
                "peak_memory_mb": record["peak_memory_mb"] - 100}
@@ -171,7 +171,7 @@ def test_each_precision_reads_its_own_measurements():
     assert fast.seconds_per_step == pytest.approx(exact.seconds_per_step / 2)
     assert fast.peak_memory_mb == pytest.approx(exact.peak_memory_mb - 100)
     auto = nst.estimate_cost(200, table=table)
-    expected = fast if compute_dtype("auto", gpu=False) == "bfloat16" else exact
+    expected = fast if resolve_precision("auto", gpu=False) == "bfloat16" else exact
     assert auto.seconds_per_step == pytest.approx(expected.seconds_per_step)
 
 

@@ -56,7 +56,7 @@ def train_tiny(style, photo_folder, random_weights, **options):
 def test_transformer_keeps_any_size_and_stays_in_range(shape, rng):
     model = transformer.build_transformer(**TINY)
     batch = rng.uniform(0, 1, shape).astype(np.float32)
-    output = fast.stylize(model, batch)
+    output = fast.apply_network(model, batch)
     assert output.shape == shape and output.dtype == np.float32
     assert 0.0 <= output.min() and output.max() <= 1.0
     assert not np.allclose(output, output.mean())  # not a constant image
@@ -65,8 +65,8 @@ def test_transformer_keeps_any_size_and_stays_in_range(shape, rng):
 def test_stylize_takes_a_list_of_sizes_and_batches_match_single_images(rng):
     model = transformer.build_transformer(**TINY)
     batch = rng.uniform(0, 1, (3, 32, 40, 3)).astype(np.float32)
-    together = fast.stylize(model, batch, batch_size=2)
-    one_by_one = fast.stylize(model, [batch[i:i + 1] for i in range(3)])
+    together = fast.apply_network(model, batch, batch_size=2)
+    one_by_one = fast.apply_network(model, [batch[i:i + 1] for i in range(3)])
     np.testing.assert_allclose(together, np.concatenate(one_by_one), atol=1e-5)
 
 
@@ -79,7 +79,7 @@ def test_stylize_takes_a_list_of_sizes_and_batches_match_single_images(rng):
 def test_stylize_rejects_bad_images(bad, message):
     model = transformer.build_transformer(**TINY)
     with pytest.raises(ValueError, match=message):
-        fast.stylize(model, bad)
+        fast.apply_network(model, bad)
 
 
 def test_build_transformer_rejects_bad_options():
@@ -252,7 +252,7 @@ def test_save_and_load_give_identical_outputs(tmp_path, tiny_image):
     path = fast.save(model, tmp_path / "models" / "tiny.keras")
     loaded = fast.load(path)
     photo = tiny_image(40, 52, 3)
-    np.testing.assert_array_equal(fast.stylize(model, photo), fast.stylize(loaded, photo))
+    np.testing.assert_array_equal(fast.apply_network(model, photo), fast.apply_network(loaded, photo))
     assert transformer.architecture(loaded) == transformer.architecture(model)
     with pytest.raises(ValueError, match=".keras"):
         fast.save(model, tmp_path / "tiny.h5")

@@ -246,7 +246,8 @@ def test_loss_overflowing_mid_run_stops_with_the_best_finite_image(style, hed_we
 
 
 def test_loss_not_finite_from_the_start(content, style, hed_weights):
-    result = run(content, style, hed_weights, num_steps=5, tv_weight=float("inf"))
+    # A finite weight whose term overflows float32 (an infinite weight is refused up front).
+    result = run(content, style, hed_weights, num_steps=5, tv_weight=3e38)
     assert result.status == "not finite" and "at step 0" in result.message
     assert len(result.history) == 1 and result.best_step == 0
     np.testing.assert_array_equal(result.image, content)
@@ -371,3 +372,8 @@ def test_stylize_warns_when_the_estimate_exceeds_the_profile_budget(content, sty
             run(content, style, hed_weights, num_steps=1)  # verbose=False: no warning
     finally:
         nst.use_profile(None)
+
+
+def test_an_infinite_loss_weight_is_refused_before_running(content, style, hed_weights):
+    with pytest.raises(ValueError, match="tv_weight must be a number >= 0"):
+        run(content, style, hed_weights, num_steps=5, tv_weight=float("inf"))

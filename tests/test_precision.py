@@ -21,43 +21,43 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert config.cpu_has_bfloat16(tmp_path / "missing") is False
 
 
-def test_compute_dtype_resolves_auto_and_the_environment(monkeypatch):
+def test_resolve_precision_resolves_auto_and_the_environment(monkeypatch):
     monkeypatch.delenv(config.PRECISION_VARIABLE, raising=False)
-    assert config.compute_dtype("float32") == "float32"
-    assert config.compute_dtype("bfloat16", gpu=True) == "bfloat16"  # asked for: kept
-    assert config.compute_dtype("auto", gpu=True) == "float32"  # GPUs: float32 unless asked
+    assert config.resolve_precision("float32") == "float32"
+    assert config.resolve_precision("bfloat16", gpu=True) == "bfloat16"  # asked for: kept
+    assert config.resolve_precision("auto", gpu=True) == "float32"  # GPUs: float32 unless asked
     monkeypatch.setattr(config, "cpu_has_bfloat16", lambda cpuinfo="/proc/cpuinfo": True)
-    assert config.compute_dtype("auto", gpu=False) == "bfloat16"
-    assert config.compute_dtype("auto", gpu=True) == "float32"
+    assert config.resolve_precision("auto", gpu=False) == "bfloat16"
+    assert config.resolve_precision("auto", gpu=True) == "float32"
     monkeypatch.setattr(config, "cpu_has_bfloat16", lambda cpuinfo="/proc/cpuinfo": False)
-    assert config.compute_dtype("auto", gpu=False) == "float32"
+    assert config.resolve_precision("auto", gpu=False) == "float32"
     monkeypatch.setenv(config.PRECISION_VARIABLE, "float32")
-    assert config.compute_dtype("auto", gpu=False) == "float32"
-    assert config.compute_dtype("bfloat16") == "bfloat16"  # an argument beats the variable
+    assert config.resolve_precision("auto", gpu=False) == "float32"
+    assert config.resolve_precision("bfloat16") == "bfloat16"  # an argument beats the variable
     monkeypatch.setenv(config.PRECISION_VARIABLE, "half")
     with pytest.raises(ValueError, match="NST_TEACH_PRECISION"):
-        config.compute_dtype("auto")
+        config.resolve_precision("auto")
     with pytest.raises(ValueError, match="precision must be one of"):
-        config.compute_dtype("double")
+        config.resolve_precision("double")
 
 
 def test_bfloat16_activations_are_float32_and_close(hed_weights, tiny_image):
     image = tiny_image(64, 64, seed=3)
     exact = FeatureExtractor(hed_weights, LAYERS)(image)
-    fast = FeatureExtractor(hed_weights, LAYERS, compute_dtype="bfloat16")(image)
+    fast = FeatureExtractor(hed_weights, LAYERS, precision="bfloat16")(image)
     for name in LAYERS:
         assert fast[name].dtype == tf.float32 and fast[name].shape == exact[name].shape
         error = tf.norm(fast[name] - exact[name]) / tf.norm(exact[name])
         assert 0 < float(error) < 0.03, name  # bfloat16 keeps 8 bits of mantissa
-    with pytest.raises(ValueError, match="compute_dtype must be one of"):
-        FeatureExtractor(hed_weights, LAYERS, compute_dtype="int8")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        FeatureExtractor(hed_weights, LAYERS, precision="int8")
 
 
 def test_bfloat16_gradients_point_the_same_way(hed_weights, tiny_image):
     content, style = tiny_image(48, 48, seed=1), tiny_image(48, 48, seed=2)
     gradients = {}
     for dtype in ("float32", "bfloat16"):
-        loss = nst.StyleTransferLoss(hed_weights, content, style, compute_dtype=dtype,
+        loss = nst.StyleTransferLoss(hed_weights, content, style, precision=dtype,
                                      content_weight=1e4, style_weight=1.0, tv_weight=1.0)
         image = tf.Variable(tiny_image(48, 48, seed=4))
         with tf.GradientTape() as tape:

@@ -6,7 +6,7 @@ import pytest
 
 import nst_teach as nst
 from nst_teach import presets
-from nst_teach.optimize import OPTIMIZER_DEFAULTS
+from nst_teach.settings import OPTIMIZER_DEFAULTS
 
 
 def test_presets_are_listed_fastest_first_and_found_by_name():

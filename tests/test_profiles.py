@@ -60,8 +60,8 @@ def test_the_documented_defaults():
     assert profiles.PROFILES["fast"].image_size == 64
     assert profiles.PROFILES["binder"].memory_budget_mb == 2048
     binder, local = profiles.PROFILES["binder"], profiles.PROFILES["local"]
-    assert binder.optimizer == nst.optimize.DEFAULT_OPTIMIZER
-    assert binder.num_steps < nst.optimize.OPTIMIZER_DEFAULTS[binder.optimizer]["num_steps"]  # lean
+    assert binder.optimizer == nst.settings.DEFAULT_OPTIMIZER
+    assert binder.num_steps < nst.settings.OPTIMIZER_DEFAULTS[binder.optimizer]["num_steps"]  # lean
     assert binder.preview_seconds > local.preview_seconds
     assert binder.backbone == "vgg16"
     for profile in profiles.PROFILES.values():
@@ -138,7 +138,7 @@ def test_use_profile_none_takes_no_settings():
 
 
 def test_steps_for_scales_the_lean_steps_to_other_optimizers():
-    defaults = nst.optimize.OPTIMIZER_DEFAULTS
+    defaults = nst.settings.OPTIMIZER_DEFAULTS
     binder = profiles.PROFILES["binder"]
     fraction = binder.num_steps / defaults["adam"]["num_steps"]
     assert binder.steps_for("adam") == binder.num_steps

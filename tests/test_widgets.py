@@ -304,10 +304,10 @@ def test_studio_strength_sets_the_style_weight(studio):
 
 def test_studio_optimizer_sets_its_default_steps(studio):
     studio.optimizer.value = "lbfgs"
-    assert studio.steps.value == nst.optimize.OPTIMIZER_DEFAULTS["lbfgs"]["num_steps"] == 100
+    assert studio.steps.value == nst.settings.OPTIMIZER_DEFAULTS["lbfgs"]["num_steps"] == 100
     assert studio.settings()["optimizer"] == "lbfgs"
     studio.optimizer.value = "adam"
-    assert studio.steps.value == nst.optimize.OPTIMIZER_DEFAULTS["adam"]["num_steps"] == 200
+    assert studio.steps.value == nst.settings.OPTIMIZER_DEFAULTS["adam"]["num_steps"] == 200
 
 
 def test_studio_run_advances_and_completes(studio, tmp_path):
@@ -356,13 +356,13 @@ def test_studio_continue_starts_from_the_result(studio, monkeypatch):
     studio.run(blocking=True)
     first = studio.image
     seen = {}
-    original = widgets.stylize
+    original = widgets.studio.stylize
 
     def spy(*args, **options):
         seen["init"] = options["init"]
         return original(*args, **options)
 
-    monkeypatch.setattr(widgets, "stylize", spy)
+    monkeypatch.setattr(widgets.studio, "stylize", spy)
     studio.continue_button.click()
     assert studio.wait(120)
     assert seen["init"] is first
@@ -373,7 +373,7 @@ def test_studio_shows_errors_in_the_status_line(studio, monkeypatch):
     def broken(*args, **options):
         raise RuntimeError("the GPU caught fire\nline two")
 
-    monkeypatch.setattr(widgets, "stylize", broken)
+    monkeypatch.setattr(widgets.studio, "stylize", broken)
     studio.run(blocking=True)
     assert "RuntimeError: the GPU caught fire line two" in studio.status.value
     assert "Traceback" not in studio.status.value
@@ -389,7 +389,7 @@ def test_studio_refuses_a_second_run_and_bad_weights(studio, monkeypatch):
         release.wait(30)
         raise RuntimeError("released")
 
-    monkeypatch.setattr(widgets, "stylize", slow)
+    monkeypatch.setattr(widgets.studio, "stylize", slow)
     studio.run()
     started.wait(30)
     with pytest.raises(RuntimeError, match="already going"):
@@ -483,13 +483,13 @@ def test_studio_image_size_resizes_from_the_full_source(hed_weights, tiny_image,
     studio.run(blocking=True)
     assert studio.result.image.shape == (1, 32, 21, 3)
     seen = {}
-    original = widgets.stylize
+    original = widgets.studio.stylize
 
     def spy(content, style, **options):
         seen.update(content=content, style=style, init=options["init"])
         return original(content, style, **options)
 
-    monkeypatch.setattr(widgets, "stylize", spy)
+    monkeypatch.setattr(widgets.studio, "stylize", spy)
     studio.size.value = 48
     studio.continue_run(blocking=True)
     assert studio.error is None, studio.status.value
@@ -508,7 +508,7 @@ def test_studio_size_changed_during_a_run_applies_to_the_next(studio, monkeypatc
         release.wait(30)
         raise RuntimeError("not this time")
 
-    monkeypatch.setattr(widgets, "stylize", fake)
+    monkeypatch.setattr(widgets.studio, "stylize", fake)
     studio.pickers["style"].value = "swirls"
     studio.size.value = 64
     studio.run()
@@ -535,7 +535,7 @@ def test_studio_layer_controls_go_to_stylize(studio, monkeypatch):
         seen.update(options)
         raise RuntimeError("not this time")
 
-    monkeypatch.setattr(widgets, "stylize", fake)
+    monkeypatch.setattr(widgets.studio, "stylize", fake)
     studio.run(blocking=True)
     assert seen["style_layers"] == ["block1_conv1", "block2_conv1", "block3_conv1"]
     assert seen["content_layers"] == ["block4_conv2"]
@@ -545,7 +545,7 @@ def test_studio_refuses_to_run_without_a_style_layer(studio, monkeypatch):
     def never(*args, **options):
         raise AssertionError("stylize should not be called")
 
-    monkeypatch.setattr(widgets, "stylize", never)
+    monkeypatch.setattr(widgets.studio, "stylize", never)
     for box in studio.style_layer_boxes.values():
         box.value = False
     studio.run_button.click()
@@ -561,7 +561,7 @@ def test_studio_image_controls_are_disabled_while_running(studio, monkeypatch):
         release.wait(30)
         raise RuntimeError("released")
 
-    monkeypatch.setattr(widgets, "stylize", slow)
+    monkeypatch.setattr(widgets.studio, "stylize", slow)
     controls = [*studio.pickers.values(), *studio.uploads.values(), studio.size,
                 *studio.style_layer_boxes.values(), studio.content_layer]
     assert not any(control.disabled for control in controls)

@@ -9,7 +9,7 @@ message when the loss blows up) and adds L-BFGS (`nst_teach.lbfgs`).
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import tensorflow as tf

@@ -16,7 +16,7 @@ per-layer terms `style/<layer>`.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import tensorflow as tf
 

@@ -11,7 +11,7 @@ from (ImageNet, HED, random, a file) is `nst_teach.features.load_weights`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf

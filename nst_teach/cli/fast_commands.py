@@ -1,0 +1,139 @@
+"""The commands ``train-fast`` and ``apply-fast`` (`nst_teach.fast`), with their parsers."""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import time
+from typing import Any
+
+import nst_teach as nst
+from nst_teach.cli.common import (
+    IMAGE_SUFFIXES,
+    INTERRUPTED_EXIT_CODE,
+    HelpFormatter,
+    UsageError,
+    _one_line_notices,
+    _parse_weights,
+    load_source,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+
+
+def _add_fast_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Adds ``train-fast STYLE -o MODEL.keras`` and ``apply-fast MODEL.keras IMAGE... -o OUT``."""
+    from nst_teach.fast import CPU_DEFAULTS, GPU_DEFAULTS
+    from nst_teach.photos import PHOTO_DATASETS
+
+    def both(key: str) -> str:
+        return f"CPU {CPU_DEFAULTS[key]:g}, GPU {GPU_DEFAULTS[key]:g}"
+
+    train = commands.add_parser(
+        "train-fast", parents=[common], help="train a network that stylizes photos in one pass",
+        description="Trains a transformation network (Johnson et al. 2016) to paint photos in "
+                    "the style of STYLE (a path, URL or sample name), with the perceptual loss "
+                    "of 'stylize', and saves it as a .keras file for 'apply-fast'. Defaults "
+                    "depend on the device (a small network on a CPU).",
+        formatter_class=HelpFormatter)
+    train.add_argument("style", metavar="STYLE", help="style image: path, URL or sample")
+    train.add_argument("-o", "--output", required=True, metavar="MODEL.keras",
+                       help="where to save the trained network")
+    train.add_argument("--photos", default="offline", metavar="PHOTOS",
+                       help="training photos: 'offline' (generated + sample photo), a folder, "
+                            f"or a dataset downloaded on first use ({', '.join(PHOTO_DATASETS)})")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=positive_int,
+                        help=f"training steps (default: {both('num_steps')})")
+    length.add_argument("--minutes", type=positive_float,
+                        help="time budget in minutes instead of a number of steps")
+    train.add_argument("--size", type=positive_int, metavar="PX",
+                       help=f"side of the square training crops (default: {both('crop_size')})")
+    train.add_argument("--batch-size", type=positive_int,
+                       help=f"crops per step (default: {both('batch_size')})")
+    train.add_argument("--learning-rate", type=positive_float, metavar="RATE",
+                       help=f"Adam's learning rate (default: {both('learning_rate')})")
+    train.add_argument("--style-size", type=positive_int, metavar="PX",
+                       help=f"longer side of the style image (default: {both('style_size')})")
+    train.add_argument("--base-filters", type=positive_int,
+                       help=f"network width (default: {both('base_filters')})")
+    train.add_argument("--residual-blocks", type=positive_int,
+                       help=f"network depth (default: {both('num_residual_blocks')})")
+    for term in ("content", "style", "tv"):
+        train.add_argument(f"--{term}-weight", type=non_negative_float, metavar="WEIGHT",
+                           help=f"weight of the {term} term (default per weights)")
+    train.add_argument("--checkpoint-dir", metavar="DIR",
+                       help="keep checkpoints here and resume from them")
+    train.add_argument("--weights", default="auto", metavar="WEIGHTS",
+                       help="auto, imagenet, hed (offline VGG16), random, or an .h5 file")
+    train.add_argument("--seed", type=non_negative_int, default=0, help="seed of the network")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
+    train.set_defaults(handler=run_train_fast)
+
+    apply = commands.add_parser(
+        "apply-fast", parents=[common], help="stylize photos with a network from train-fast",
+        description="Stylizes each IMAGE in one pass through MODEL.keras. OUT is a file for "
+                    "one image, else a folder (IMAGE's name + '_stylized.png').",
+        formatter_class=HelpFormatter)
+    apply.add_argument("model", metavar="MODEL.keras", help="a network saved by train-fast")
+    apply.add_argument("images", nargs="+", metavar="IMAGE", help="photos: paths, URLs, samples")
+    apply.add_argument("-o", "--output", required=True, metavar="OUT",
+                       help="output file (.png/.jpg, one image) or folder")
+    apply.add_argument("--size", type=positive_int, metavar="PX",
+                       help="shrink each photo's longer side to at most PX first")
+    apply.set_defaults(handler=run_apply_fast)
+
+
+def run_train_fast(args: argparse.Namespace) -> int:
+    """Runs ``train-fast``: trains, saves the .keras file, prints a summary."""
+    output = pathlib.Path(args.output).expanduser()
+    if output.suffix != ".keras":
+        raise UsageError(f"save the network as a .keras file, such as "
+                         f"{output.with_suffix('.keras').name}, not '{args.output}'")
+    weights = _parse_weights(args.weights, None)
+    with _one_line_notices(quiet=args.quiet):
+        style = load_source(args.style, args.style_size or nst.fast.default_settings()["style_size"])
+    started = time.perf_counter()
+    result = nst.fast.train(
+        style, photos=args.photos, weights=weights, num_steps=args.steps,
+        max_seconds=None if args.minutes is None else 60 * args.minutes,
+        crop_size=args.size, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        style_size=args.style_size, base_filters=args.base_filters,
+        num_residual_blocks=args.residual_blocks, content_weight=args.content_weight,
+        style_weight=args.style_weight, tv_weight=args.tv_weight,
+        checkpoint_dir=args.checkpoint_dir, seed=args.seed, preview=None,
+        progress=not args.quiet, verbose=not args.quiet)
+    seconds = time.perf_counter() - started
+    if result.status == "not finite":
+        raise RuntimeError(result.message)
+    nst.fast.save(result.model, output)
+    last = result.history[-1]["total"] if result.history else float("nan")
+    print(output.resolve())
+    print(f"{result.step} steps, last batch loss {last:.4g}, {seconds:.1f} s on {result.device}, "
+          f"{result.settings['num_parameters']} parameters, {result.status}", flush=True)
+    return INTERRUPTED_EXIT_CODE if result.status == "interrupted" else 0
+
+
+def run_apply_fast(args: argparse.Namespace) -> int:
+    """Runs ``apply-fast``: stylizes each image and prints the paths written."""
+    output = pathlib.Path(args.output).expanduser()
+    to_file = output.suffix.lower() in IMAGE_SUFFIXES
+    if to_file and len(args.images) > 1:
+        raise UsageError(f"{len(args.images)} images need an output folder, not the file "
+                         f"'{args.output}'")
+    if not to_file and output.suffix:
+        raise UsageError(f"'{args.output}' is neither a folder nor a .png/.jpg file name")
+    model = nst.fast.load(args.model)
+    for source in args.images:
+        with _one_line_notices():
+            photo = load_source(source, args.size or 1 << 16)  # no --size: the photo's own size
+        started = time.perf_counter()
+        stylized = nst.fast.apply_network(model, photo)
+        seconds = time.perf_counter() - started
+        target = output if to_file else output / f"{pathlib.Path(source).stem}_stylized.png"
+        nst.save_image(stylized, target)
+        print(f"{target.resolve()}  ({photo.shape[2]}x{photo.shape[1]} px, {seconds:.2f} s)",
+              flush=True)
+    return 0
