@@ -23,6 +23,7 @@ from nst_teach import (  # noqa: E402  # noqa: E402  # noqa: E402
     profiles,
     settings,  # noqa: E402
 )
+from nst_teach.backbone_weights import load_weights  # noqa: E402
 from nst_teach.callbacks import Callback, PrintLosses, ProgressBar, Run  # noqa: E402
 from nst_teach.config import cache_dir, fast_mode  # noqa: E402
 from nst_teach.core import gram_matrix  # noqa: E402
@@ -40,12 +41,7 @@ from nst_teach.core.losses import (  # noqa: E402
 )
 from nst_teach.core.vgg import BackboneWeights, layer_names  # noqa: E402
 from nst_teach.estimate import CostEstimate, MemoryBudgetWarning, estimate_cost  # noqa: E402
-from nst_teach.features import (  # noqa: E402
-    FeatureExtractor,
-    layer_channels,
-    load_weights,
-    receptive_field,
-)
+from nst_teach.features import FeatureExtractor, layer_channels, receptive_field  # noqa: E402
 from nst_teach.images import load_image, resize_to_max_size, save_image, show_images  # noqa: E402
 from nst_teach.lbfgs import LBFGS  # noqa: E402
 from nst_teach.losses import StyleTransferLoss  # noqa: E402

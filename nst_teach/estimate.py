@@ -242,16 +242,8 @@ def estimate_cost(image_size: int | Sequence[int], backbone: str = "vgg16",
     machine = table.get("machine", {})
     measured_on = (f"{machine.get('cpu', 'unknown CPU')}, {machine.get('cores', '?')} cores, "
                    f"{table.get('date', 'unknown date')}")
-    warning = None
-    if memory_budget_mb is not None and value["peak_memory_mb"] > memory_budget_mb:
-        largest = largest_size_within(memory_budget_mb, backbone, optimizer, table,
-                                      precision=precision)
-        advice = (f"use images of at most {largest} px (longer side)" if largest else
-                  "even the smallest image does not fit")
-        warning = (f"{height} x {width} px with {backbone} and {optimizer} needs about "
-                   f"{value['peak_memory_mb'] / 1024:.1f} GB, more than the budget of "
-                   f"{memory_budget_mb / 1024:g} GB (Binder stops a session above 2 GB): "
-                   f"{advice}.")
+    warning = _budget_warning((height, width), backbone, optimizer, value["peak_memory_mb"],
+                              memory_budget_mb, table, precision)
     return CostEstimate(
         height=height, width=width, backbone=backbone, optimizer=optimizer,
         num_steps=int(num_steps), seconds_per_step=value["seconds_per_step"],
@@ -259,6 +251,20 @@ def estimate_cost(image_size: int | Sequence[int], backbone: str = "vgg16",
         total_seconds=value["setup_seconds"] + int(num_steps) * value["seconds_per_step"],
         peak_memory_mb=value["peak_memory_mb"], memory_budget_mb=memory_budget_mb,
         warning=warning, measured_on=measured_on)
+
+
+def _budget_warning(shape: tuple[int, int], backbone: str, optimizer: str, peak_mb: float,
+                    memory_budget_mb: float | None, table: dict, precision: str) -> str | None:
+    """The sentence for a peak above the budget, with the largest size that fits; or None."""
+    if memory_budget_mb is None or peak_mb <= memory_budget_mb:
+        return None
+    largest = largest_size_within(memory_budget_mb, backbone, optimizer, table,
+                                  precision=precision)
+    advice = (f"use images of at most {largest} px (longer side)" if largest else
+              "even the smallest image does not fit")
+    return (f"{shape[0]} x {shape[1]} px with {backbone} and {optimizer} needs about "
+            f"{peak_mb / 1024:.1f} GB, more than the budget of {memory_budget_mb / 1024:g} GB "
+            f"(Binder stops a session above 2 GB): {advice}.")
 
 
 def largest_size_within(memory_budget_mb: float, backbone: str = "vgg16",

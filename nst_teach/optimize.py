@@ -21,11 +21,10 @@ import numpy as np
 import tensorflow as tf
 
 from nst_teach import controls
+from nst_teach.backbone_weights import resolve_weights
 from nst_teach.callbacks import ProgressBar, Run, as_callbacks
 from nst_teach.core.loop import loss_and_gradient
-from nst_teach.core.vgg import BackboneWeights, layer_names
 from nst_teach.estimate import MemoryBudgetWarning, memory_warning
-from nst_teach.features import load_weights
 from nst_teach.images import check_image, resize_image
 from nst_teach.lbfgs import LBFGS
 from nst_teach.losses import (
@@ -103,21 +102,6 @@ def initial_image(init, content: np.ndarray, style: np.ndarray, seed: int) -> np
         raise ValueError(f"The init image has shape {image.shape} but the content image has "
                          f"{content.shape}; they must match (resize_image can help).")
     return image
-
-
-def resolve_weights(backbone, weights, layers: Sequence[str], seed: int = 0,
-                    verbose: bool = True) -> BackboneWeights:
-    """Returns `weights` if already loaded, else loads what `layers` need."""
-    if isinstance(weights, BackboneWeights):
-        if backbone not in (None, weights.backbone):
-            raise ValueError(f"backbone={backbone!r} but the weights are {weights.backbone}.")
-        return weights
-    # Load only up to the deepest layer. Without a backbone, vgg16's names are used:
-    # each is also a vgg19 name; a vgg19-only layer (block3_conv4) means "load all".
-    order = layer_names(backbone or "vgg16")
-    known = [name for name in layers if name in order]
-    up_to = max(known, key=order.index) if len(known) == len(layers) else None
-    return load_weights(backbone, weights, up_to=up_to, seed=seed, verbose=verbose)
 
 
 def build_loss(content, style, *, backbone: str | None = None, weights: Any = "auto",

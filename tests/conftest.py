@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first
 import numpy as np
 import pytest
 
-from nst_teach.features import load_weights  # noqa: E402
+from nst_teach.backbone_weights import load_weights  # noqa: E402
 
 
 @pytest.fixture

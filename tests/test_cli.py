@@ -14,7 +14,7 @@ import tensorflow as tf
 from PIL import Image
 
 import nst_teach
-from nst_teach import cli, features, samples
+from nst_teach import backbone_weights, cli, samples
 from nst_teach.cli import common as cli_common
 from nst_teach.cli import doctor as cli_doctor
 
@@ -27,7 +27,7 @@ def offline(tmp_path, monkeypatch):
     """Empty caches (samples and Keras), no ImageNet server, and no sample downloads."""
     monkeypatch.setenv("NST_TEACH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(features, "imagenet_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(backbone_weights, "imagenet_reachable", lambda timeout=3.0: False)
 
     def no_download(info, *arguments, **options):
         raise OSError("no network in the tests")
@@ -312,12 +312,12 @@ def test_doctor_names_the_profile(offline, fresh_profile, monkeypatch, capsys):
 def test_fetch_weights_to_and_from_a_classroom_folder(offline, monkeypatch, capsys):
     """--to copies the cached weights into a folder; --from fills another machine's cache."""
     def fake_load_weights(backbone=None, weights="auto", **options):
-        if weights == "imagenet" and not features.imagenet_cache_path(backbone).is_file():
+        if weights == "imagenet" and not backbone_weights.imagenet_cache_path(backbone).is_file():
             raise RuntimeError("no network in the tests")
 
     monkeypatch.setattr(nst_teach, "load_weights", fake_load_weights)
     stick = offline / "usb"
-    cached = features.imagenet_cache_path("vgg16")  # machine A has downloaded it
+    cached = backbone_weights.imagenet_cache_path("vgg16")  # machine A has downloaded it
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"weights of vgg16")
     assert cli.main(["fetch-weights", "--backbone", "vgg16", "--to", str(stick)]) == 0
@@ -330,7 +330,7 @@ def test_fetch_weights_to_and_from_a_classroom_folder(offline, monkeypatch, caps
     capsys.readouterr()
     assert cli.main(["fetch-weights", "--backbone", "vgg16", "--from", str(stick)]) == 0
     assert "imagenet vgg16: cached" in capsys.readouterr().out
-    assert features.imagenet_cache_path("vgg16").read_bytes() == b"weights of vgg16"
+    assert backbone_weights.imagenet_cache_path("vgg16").read_bytes() == b"weights of vgg16"
 
 
 def test_fetch_samples_to_and_from_a_classroom_folder(offline, monkeypatch, capsys):

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import nst_teach.features as features
+from nst_teach import backbone_weights
+from nst_teach.backbone_weights import load_weights
+from nst_teach.core.images import preprocess_for_vgg
+from nst_teach.core.vgg import layer_names
 from nst_teach.features import (
     FeatureExtractor,
     check_layer_names,
     layer_channels,
     layer_masks,
-    layer_names,
-    load_weights,
     minimum_image_side,
-    preprocess_for_vgg,
     receptive_field,
 )
 
@@ -39,7 +39,7 @@ def offline(monkeypatch, tmp_path):
         return False
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(features, "imagenet_reachable", unreachable)
+    monkeypatch.setattr(backbone_weights, "imagenet_reachable", unreachable)
     return calls
 
 
@@ -288,7 +288,7 @@ def test_unknown_weights_name():
 
 
 def test_imagenet_offline_raises_quickly(offline, tmp_path):
-    assert features.imagenet_cache_path("vgg16") == (
+    assert backbone_weights.imagenet_cache_path("vgg16") == (
         tmp_path / "keras_home" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
     start = time.perf_counter()
     with pytest.raises(RuntimeError, match="not cached") as error:
@@ -318,7 +318,7 @@ def test_auto_offline_picks_hed_and_says_so(offline, capsys):
 
 def test_auto_picks_cached_imagenet(offline, monkeypatch, capsys, random_weights):
     # A cached file counts even offline; Keras' loading itself is replaced by a stub.
-    cache = features.imagenet_cache_path("vgg19")
+    cache = backbone_weights.imagenet_cache_path("vgg19")
     cache.parent.mkdir(parents=True)
     cache.write_bytes(b"stand-in")
     loaded = []
@@ -327,7 +327,7 @@ def test_auto_picks_cached_imagenet(offline, monkeypatch, capsys, random_weights
         loaded.append((backbone, weights, up_to))
         return random_weights
 
-    monkeypatch.setattr(features, "_from_keras_model", from_keras_model)
+    monkeypatch.setattr(backbone_weights, "_from_keras_model", from_keras_model)
     assert load_weights(None, "auto", up_to="block1_conv1") is random_weights
     assert loaded == [("vgg19", "imagenet", "block1_conv1")]
     assert "ImageNet" in capsys.readouterr().err
@@ -341,7 +341,7 @@ def test_auto_uses_the_profile_backbone(offline, monkeypatch, capsys, random_wei
     monkeypatch.setitem(profiles._STATE, "chosen", None)
     monkeypatch.setenv("NST_TEACH_PROFILE", profile)
     for backbone in ("vgg16", "vgg19"):
-        cache = features.imagenet_cache_path(backbone)
+        cache = backbone_weights.imagenet_cache_path(backbone)
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(b"stand-in")
     loaded = []
@@ -350,7 +350,7 @@ def test_auto_uses_the_profile_backbone(offline, monkeypatch, capsys, random_wei
         loaded.append(backbone)
         return random_weights
 
-    monkeypatch.setattr(features, "_from_keras_model", from_keras_model)
+    monkeypatch.setattr(backbone_weights, "_from_keras_model", from_keras_model)
     load_weights(None, "auto", up_to="block1_conv1")
     assert loaded == [expected]
     assert f"ImageNet {expected.upper()}" in capsys.readouterr().err
@@ -359,7 +359,7 @@ def test_auto_uses_the_profile_backbone(offline, monkeypatch, capsys, random_wei
 
 
 def test_hed_format_file(hed_weights, tmp_path):
-    path = features.hed_weights_path()
+    path = backbone_weights.hed_weights_path()
     for given in (path, str(path)):
         weights = load_weights("vgg16", given, up_to="block2_conv2")
         assert list(weights.convolutions) == ["block1_conv1", "block1_conv2",

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import nst_teach as nst
-import nst_teach.optimize
+import nst_teach.backbone_weights
 
 STYLE_LAYERS = list(nst.DEFAULT_STYLE_LAYERS)
 CONTENT_LAYERS = list(nst.DEFAULT_CONTENT_LAYERS)
@@ -318,7 +318,7 @@ def test_loaded_weights_are_reused_not_reloaded(content, style, hed_weights, mon
     def no_reload(*args, **kwargs):
         raise AssertionError("load_weights was called although the weights were given")
 
-    monkeypatch.setattr(nst_teach.optimize, "load_weights", no_reload)
+    monkeypatch.setattr(nst_teach.backbone_weights, "load_weights", no_reload)
     result = run(content, style, hed_weights, optimizer="adam", num_steps=1)
     assert result.status == "completed" and result.settings["weights"] == "hed"
     losses = nst.compute_losses(result.image, content, style, weights=hed_weights)

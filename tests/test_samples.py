@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_teach import config, images, samples
+from nst_teach import config, images, paintings, samples
 
 
 @pytest.fixture
@@ -137,10 +137,10 @@ def test_offline_samples_follow_the_contract(name, shape):
 @pytest.mark.usefixtures("shared_cache")
 @pytest.mark.parametrize("name", ["swirls", "mosaic", "waves"])
 def test_generated_styles_are_deterministic_colourful_and_textured(name):
-    small = samples.generate_style_image(name, size=96)
-    np.testing.assert_array_equal(small, samples.generate_style_image(name, size=96))
+    small = paintings.generate_style_image(name, size=96)
+    np.testing.assert_array_equal(small, paintings.generate_style_image(name, size=96))
     cached = samples.sample_image(name)  # the PNG in the cache holds the same pixels
-    expected = np.round(samples.generate_style_image(name) * 255) / 255
+    expected = np.round(paintings.generate_style_image(name) * 255) / 255
     np.testing.assert_allclose(cached, expected, atol=1e-6)
     saturation = cached.max(axis=-1) - cached.min(axis=-1)
     assert saturation.mean() > 0.2  # strong colour
@@ -148,7 +148,7 @@ def test_generated_styles_are_deterministic_colourful_and_textured(name):
     assert edges > 0.06  # strong texture
     assert cached.std() > 0.2
     with pytest.raises(ValueError, match="not a generated sample"):
-        samples.generate_style_image("starry_night")
+        paintings.generate_style_image("starry_night")
 
 
 # --- downloads from a local server ---------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 import nst_teach as nst
-from nst_teach import config, features, profiles, samples
+from nst_teach import backbone_weights, config, profiles, samples
 from nst_teach.cli.common import (
     DEMO_CONTENT,
     DEMO_DOWNLOAD_TIMEOUT,
@@ -96,9 +96,9 @@ def run_fetch_weights(args: argparse.Namespace) -> int:
     Raises:
         RuntimeError: If any weights could not be loaded (after every line is printed).
     """
-    keras_models = features.imagenet_cache_path("vgg16").parent
+    keras_models = backbone_weights.imagenet_cache_path("vgg16").parent
     if args.source is not None:
-        names = [features.IMAGENET_FILES[backbone] for backbone in args.backbone]
+        names = [backbone_weights.IMAGENET_FILES[backbone] for backbone in args.backbone]
         _copy_files(args.source / KERAS_FOLDER, keras_models, names)
     checks = {f"imagenet {backbone}": functools.partial(_fetch_imagenet, backbone, args.timeout)
               for backbone in args.backbone}
@@ -110,8 +110,8 @@ def run_fetch_weights(args: argparse.Namespace) -> int:
         if status.startswith("failed"):
             failed.append(name)
     if args.to is not None:
-        names = [features.IMAGENET_FILES[backbone] for backbone in args.backbone
-                 if features.imagenet_cache_path(backbone).is_file()]
+        names = [backbone_weights.IMAGENET_FILES[backbone] for backbone in args.backbone
+                 if backbone_weights.imagenet_cache_path(backbone).is_file()]
         _copy_files(keras_models, args.to / KERAS_FOLDER, names)
     if failed:
         raise RuntimeError(

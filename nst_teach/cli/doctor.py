@@ -11,7 +11,7 @@ import sys
 from typing import Callable
 
 import nst_teach as nst
-from nst_teach import config, features, profiles
+from nst_teach import backbone_weights, config, profiles
 from nst_teach.cli.common import VERSIONED_PACKAGES, _first_sentence
 
 
@@ -57,7 +57,7 @@ def _status(check: Callable[[], str], debug: bool = False) -> str:
 
 def _fetch_imagenet(backbone: str, timeout: float) -> str:
     """Loads the ImageNet weights (downloading them if needed) and says from where."""
-    path = features.imagenet_cache_path(backbone)
+    path = backbone_weights.imagenet_cache_path(backbone)
     was_cached = path.exists()
     nst.load_weights(backbone, "imagenet", verbose=False, timeout=timeout)
     return f"{'cached' if was_cached else 'downloaded'} ({path})"
@@ -82,13 +82,13 @@ def _weights_rows(timeout: float) -> list[tuple[str, str]]:
     rows = []
     cached = {}
     for backbone in ("vgg16", "vgg19"):
-        path = features.imagenet_cache_path(backbone)
+        path = backbone_weights.imagenet_cache_path(backbone)
         cached[backbone] = path.exists()
         rows.append((f"imagenet {backbone}",
                      f"{'cached' if cached[backbone] else 'not cached'} ({path})"))
-    reachable = _status(lambda: "reachable" if features.imagenet_reachable(timeout)
+    reachable = _status(lambda: "reachable" if backbone_weights.imagenet_reachable(timeout)
                         else f"not reachable (waited up to {timeout:g} s)")
-    rows.append(("imagenet server", f"{features.IMAGENET_HOST}: {reachable}"))
+    rows.append(("imagenet server", f"{backbone_weights.IMAGENET_HOST}: {reachable}"))
     rows.append(("hed vgg16", _status(_describe_hed)))
     auto = "imagenet (vgg19)" if cached["vgg19"] or reachable == "reachable" else "hed (vgg16)"
     rows.append(("weights='auto'", f"uses {auto}"))

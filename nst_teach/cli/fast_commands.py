@@ -24,7 +24,7 @@ from nst_teach.cli.common import (
 
 
 def _add_fast_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
-    """Adds ``train-fast STYLE -o MODEL.keras`` and ``apply-fast MODEL.keras IMAGE... -o OUT``."""
+    """Adds ``train-fast STYLE -o MODEL.keras`` (and ``apply-fast``)."""
     from nst_teach.fast import CPU_DEFAULTS, GPU_DEFAULTS
     from nst_teach.photos import PHOTO_DATASETS
 
@@ -71,7 +71,11 @@ def _add_fast_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     train.add_argument("--seed", type=non_negative_int, default=0, help="seed of the network")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
     train.set_defaults(handler=run_train_fast)
+    _add_apply_fast_parser(commands, common)
 
+
+def _add_apply_fast_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Adds ``apply-fast MODEL.keras IMAGE... -o OUT``."""
     apply = commands.add_parser(
         "apply-fast", parents=[common], help="stylize photos with a network from train-fast",
         description="Stylizes each IMAGE in one pass through MODEL.keras. OUT is a file for "

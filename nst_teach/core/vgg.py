@@ -5,7 +5,7 @@ blocks with a 2x2 pooling after each block (Simonyan & Zisserman 2015). Layer
 names follow `keras.applications` (`block4_conv2`, `block3_pool`, ...), and a
 convolution's activation is its output *after* the ReLU, as in Keras and in the
 TensorFlow style-transfer tutorial. The weights are passed in: where they come
-from (ImageNet, HED, random, a file) is `nst_teach.features.load_weights`.
+from (ImageNet, HED, random, a file) is `nst_teach.backbone_weights.load_weights`.
 """
 
 from __future__ import annotations

@@ -11,11 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from nst_teach import plots
-from nst_teach.features import (
-    BackboneWeights,
-    FeatureExtractor,
-    receptive_field,
-)
+from nst_teach.core.vgg import BackboneWeights
+from nst_teach.features import FeatureExtractor, receptive_field
 from nst_teach.images import (
     load_image,
 )

@@ -9,10 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from nst_teach import plots
-from nst_teach.features import (
-    BackboneWeights,
-    layer_names,
-)
+from nst_teach.core.vgg import BackboneWeights, layer_names
 
 ERROR_STYLE = "color: #b00020"
 

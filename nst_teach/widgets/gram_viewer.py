@@ -11,10 +11,8 @@ import tensorflow as tf
 
 from nst_teach import plots
 from nst_teach.core.gram import gram_matrix
-from nst_teach.features import (
-    BackboneWeights,
-    FeatureExtractor,
-)
+from nst_teach.core.vgg import BackboneWeights
+from nst_teach.features import FeatureExtractor
 from nst_teach.images import (
     load_image,
 )

@@ -13,12 +13,10 @@ import ipywidgets as widgets
 import numpy as np
 
 from nst_teach import presets
+from nst_teach.backbone_weights import load_weights
 from nst_teach.callbacks import Callback, Run
+from nst_teach.core.vgg import BackboneWeights
 from nst_teach.estimate import MemoryBudgetWarning
-from nst_teach.features import (
-    BackboneWeights,
-    load_weights,
-)
 from nst_teach.images import (
     image_to_jpeg_bytes,
     image_to_png_bytes,

@@ -1,85 +1,21 @@
-"""Exercise checks: compare a student's function with nst_teach's own.
-
-Each check runs the student's function and the reference on the same inputs,
-prints whether the results are exact, close, or how far apart they are, and a
-hint when they are not close. It never prints the answer. Every check returns
-True when the student's result is close enough, so a cell can also
-`assert nst.checks.check_gram_matrix(gram_matrix)`.
-
-In the spirit of Karpathy's `cmp(name, dt, t)` from nn-zero-to-hero.
-"""
+"""Checks of the steps of lessons 01-06 and 08, against `nst_teach.core` and its layers."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 
 from nst_teach import features, images, statistics
+from nst_teach.checks.compare import (
+    _run,
+    _run_numpy,
+    _test_images,
+    compare,
+    compare_shapes,
+)
 from nst_teach.core import gram, losses
-
-
-def compare(name: str, student: Any, reference: Any, rtol: float = 1e-4,
-            atol: float = 1e-5, hint: str = "") -> bool:
-    """Prints how close a student's result is to the reference; True if close.
-
-    Args:
-        name: What is compared, e.g. `"gram_matrix"`.
-        student: The student's result (array-like or tensor).
-        reference: The expected result.
-        rtol: Relative tolerance of "close".
-        atol: Absolute tolerance of "close".
-        hint: A sentence shown when the result is wrong (never the answer).
-
-    Returns:
-        True if the results have the same shape and are close.
-    """
-    try:
-        student_array = np.asarray(student, dtype=np.float64)
-    except (TypeError, ValueError):
-        print(f"{name}: ✗ returned {type(student).__name__}, not an array or tensor. {hint}")
-        return False
-    reference_array = np.asarray(reference, dtype=np.float64)
-    if student_array.shape != reference_array.shape:
-        print(f"{name}: ✗ shape {student_array.shape}, expected {reference_array.shape}. {hint}")
-        return False
-    exact = bool(np.array_equal(student_array, reference_array))
-    close = bool(np.allclose(student_array, reference_array, rtol=rtol, atol=atol))
-    difference = float(np.max(np.abs(student_array - reference_array))) if student_array.size else 0.0
-    verdict = "✓ exact" if exact else ("✓ close" if close else "✗ wrong")
-    print(f"{name}: {verdict} | max difference {difference:.3g}" + ("" if close else f" | {hint}"))
-    return close
-
-
-def compare_shapes(name: str, student: Any, expected: tuple, hint: str = "") -> bool:
-    """Prints whether a shape is the expected one; True if it is."""
-    try:
-        student = tuple(int(size) for size in student)
-    except (TypeError, ValueError):
-        print(f"{name}: ✗ {student!r} is not a shape such as (56, 56, 256). {hint}")
-        return False
-    if student == tuple(expected):
-        print(f"{name}: ✓ {student}")
-        return True
-    print(f"{name}: ✗ got {student}, expected a different shape. {hint}")
-    return False
-
-
-def _run(name: str, function: Callable, *arguments) -> Any:
-    """Calls the student's function on tensors, printing any exception it raises."""
-    try:
-        return function(*[tf.constant(argument) if isinstance(argument, np.ndarray)
-                          else argument for argument in arguments])
-    except Exception as error:  # noqa: BLE001 - shown to the student
-        print(f"{name}: ✗ raised {type(error).__name__}: {error}")
-        return None
-
-
-def _test_images(seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(0, 1, (1, height, width, 3)).astype(np.float32)
-            for height, width in ((8, 8), (13, 7), (32, 24))]
 
 
 def check_resize_to_max_size(function: Callable) -> bool:
@@ -169,15 +105,6 @@ def check_total_variation_loss(function: Callable) -> bool:
     return ok
 
 
-def _run_numpy(name: str, function: Callable, *arguments) -> Any:
-    """Calls the student's function on NumPy arrays (copies), printing any exception it raises."""
-    try:
-        return function(*[np.array(argument) for argument in arguments])
-    except Exception as error:  # noqa: BLE001 - shown to the student
-        print(f"{name}: ✗ raised {type(error).__name__}: {error}")
-        return None
-
-
 def check_match_luminance(function: Callable) -> bool:
     """Checks `function(style, content) -> gray image` against `color.match_luminance`.
 
@@ -229,8 +156,6 @@ def check_guided_gram_matrix(function: Callable) -> bool:
                            "sum of the mask.")
     return ok
 
-
-# ----- lessons 06 and 07: optimizer steps, strength, choosing the style weight -----
 
 def check_gradient_step(function: Callable) -> bool:
     """Checks `function(image, gradient, learning_rate) -> image`: one clipped SGD step.
@@ -288,136 +213,4 @@ def check_adam_step(function: Callable) -> bool:
                           hint="Update m and v first (running means of g and g**2), then "
                                "scale by sqrt(1 - beta_2**step) / (1 - beta_1**step), divide "
                                "m by sqrt(v) + epsilon, step against it and clip to [0, 1].")
-    return ok
-
-
-def check_strength_to_weights(function: Callable) -> bool:
-    """Checks `function(strength, loss_weights) -> loss weights` (the Studio's knob).
-
-    `loss_weights` is a dict such as `nst.default_loss_weights(weights)`; the
-    result must multiply its `style_weight` by `strength` and keep the other
-    weights, as `nst.presets.strength_to_weights` does.
-    """
-    from nst_teach.presets import strength_to_weights
-    from nst_teach.settings import default_loss_weights
-
-    ok = True
-    for source in ("hed", "imagenet"):
-        for strength in (1.0, 10.0, 0.01):
-            defaults = default_loss_weights(source)
-            try:
-                result = function(strength, dict(defaults))
-            except Exception as error:  # noqa: BLE001 - shown to the student
-                print(f"strength_to_weights: ✗ raised {type(error).__name__}: {error}")
-                return False
-            if not isinstance(result, dict) or set(result) != set(defaults):
-                print(f"strength_to_weights: ✗ return a dict with the keys {sorted(defaults)}.")
-                return False
-            expected = strength_to_weights(strength, source)
-            ok &= compare(f"strength_to_weights({strength}) for {source}",
-                          [result[key] for key in sorted(expected)],
-                          [expected[key] for key in sorted(expected)], rtol=1e-6,
-                          hint="Multiply the style weight by the strength; keep the content "
-                               "and total-variation weights.")
-    return ok
-
-
-def style_loss_reduction(result) -> float:
-    """The fraction by which a run lowered the style term, `1 - last / first`.
-
-    Args:
-        result: A `StyleTransferResult` (its `history`; step 0 is the start).
-
-    Returns:
-        1 - style term of the best image / style term of the starting image.
-        The weight cancels, so this is also the unweighted style loss's fall.
-    """
-    return 1.0 - result.losses["style"] / result.history[0]["style"]
-
-
-def check_style_weight(style_weight: Any, content: np.ndarray, style: np.ndarray, weights: Any,
-                       low: float = 0.5, high: float = 0.8, num_steps: int = 20) -> bool:
-    """Runs `nst.stylize` with a chosen `style_weight`; passes if the style loss falls enough.
-
-    The content, total-variation weights and everything else are `stylize`'s
-    defaults, with L-BFGS for `num_steps` steps, starting from the content
-    image (L-BFGS lowers the loss from its first step, so few steps suffice).
-    The check passes when the style term falls by at least `low` and at
-    most `high` (a fraction, see `style_loss_reduction`): too small a weight
-    leaves the photo as it was, too large a one overpaints it.
-
-    Args:
-        style_weight: The student's choice (a number > 0).
-        content: The content image, float32 `(1, H, W, 3)` in [0, 1].
-        style: The style image.
-        weights: The backbone weights (`nst.load_weights(...)`).
-        low: Smallest accepted fall of the style term, in (0, 1).
-        high: Largest accepted fall.
-        num_steps: L-BFGS steps of the run.
-
-    Returns:
-        True if the fall is in `[low, high]`.
-    """
-    from nst_teach.optimize import stylize
-
-    try:
-        style_weight = float(style_weight)
-    except (TypeError, ValueError):
-        print(f"style_weight: ✗ {style_weight!r} is not a number: set it to a number > 0.")
-        return False
-    if not style_weight > 0:
-        print(f"style_weight: ✗ {style_weight} must be > 0.")
-        return False
-    result = stylize(content, style, weights=weights, style_weight=style_weight,
-                     optimizer="lbfgs", num_steps=num_steps, progress=False, verbose=False)
-    reduction = style_loss_reduction(result)
-    verdict = "✓" if low <= reduction <= high else "✗"
-    hint = "" if verdict == "✓" else (" | a larger style weight lowers it more" if reduction < low
-                                      else " | a smaller style weight keeps more of the photo")
-    print(f"style_weight {style_weight:.3g}: {verdict} the style term fell by {reduction:.0%} "
-          f"(target {low:.0%} to {high:.0%}){hint}")
-    return verdict == "✓"
-
-
-def check_instance_normalization(function: Callable) -> bool:
-    """Checks `function(x) -> normalized x` against instance normalisation (lesson 09).
-
-    `x` is float32 `(batch, H, W, C)`; every image's every channel must come
-    out with mean 0 and variance 1 over `H, W`: `(x - mean) / sqrt(variance +
-    1e-5)` (no learned scale or offset).
-    """
-    from nst_teach.transformer import InstanceNormalization
-
-    rng = np.random.default_rng(9)
-    ok = True
-    for shape in ((1, 8, 8, 3), (2, 5, 7, 4)):
-        x = rng.normal(1.5, 2.0, shape).astype(np.float32)
-        result = _run("instance_normalization", function, x)
-        if result is None:
-            return False
-        layer = InstanceNormalization(epsilon=1e-5)
-        ok &= compare(f"instance_normalization {shape}", result, layer(x), rtol=1e-3, atol=1e-3,
-                      hint="Take the mean and variance over axes 1 and 2 (height and width) "
-                           "with keepdims=True, separately for every image and channel.")
-    return ok
-
-
-def check_upsample_nearest(function: Callable) -> bool:
-    """Checks `function(x) -> x twice as high and wide`, nearest neighbour (lesson 09).
-
-    `x` is float32 `(batch, H, W, C)`; the result `(batch, 2H, 2W, C)` repeats
-    every value in a 2x2 square, like `keras.layers.UpSampling2D(2)`.
-    """
-    import keras
-
-    rng = np.random.default_rng(10)
-    ok = True
-    for shape in ((1, 3, 4, 2), (2, 5, 5, 3)):
-        x = rng.uniform(0, 1, shape).astype(np.float32)
-        result = _run("upsample_nearest", function, x)
-        if result is None:
-            return False
-        reference = keras.layers.UpSampling2D(2, interpolation="nearest")(x)
-        ok &= compare(f"upsample_nearest {shape}", result, reference,
-                      hint="Repeat every row twice (axis 1), then every column twice (axis 2).")
     return ok

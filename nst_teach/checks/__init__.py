@@ -1,0 +1,56 @@
+"""Exercise checks: compare a student's function with nst_teach's own.
+
+Each check runs the student's function and the reference on the same inputs,
+prints whether the results are exact, close, or how far apart they are, and a
+hint when they are not close. It never prints the answer. Every check returns
+True when the student's result is close enough, so a cell can also
+`assert nst.checks.check_gram_matrix(gram_matrix)`.
+
+In the spirit of Karpathy's `cmp(name, dt, t)` from nn-zero-to-hero.
+
+Modules: `compare` (the report), `steps` (lessons 01-06, 08), `runs` (07, 09).
+"""
+
+from nst_teach.checks.compare import (
+    compare,
+    compare_shapes,
+)
+from nst_teach.checks.runs import (
+    check_instance_normalization,
+    check_strength_to_weights,
+    check_style_weight,
+    check_upsample_nearest,
+    style_loss_reduction,
+)
+from nst_teach.checks.steps import (
+    check_adam_step,
+    check_content_loss,
+    check_feature_shapes,
+    check_gradient_step,
+    check_gram_matrix,
+    check_guided_gram_matrix,
+    check_match_luminance,
+    check_resize_to_max_size,
+    check_style_loss,
+    check_total_variation_loss,
+)
+
+__all__ = [
+    "check_adam_step",
+    "check_content_loss",
+    "check_feature_shapes",
+    "check_gradient_step",
+    "check_gram_matrix",
+    "check_guided_gram_matrix",
+    "check_instance_normalization",
+    "check_match_luminance",
+    "check_resize_to_max_size",
+    "check_strength_to_weights",
+    "check_style_loss",
+    "check_style_weight",
+    "check_total_variation_loss",
+    "check_upsample_nearest",
+    "compare",
+    "compare_shapes",
+    "style_loss_reduction",
+]
