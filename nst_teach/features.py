@@ -1,8 +1,8 @@
 """VGG feature extraction for `stylize`: layer facts and a faster extractor.
 
 `nst_teach.core.vgg` writes the network out (`apply_layer`, `vgg_features`).
-This module is the layer on top: facts about layers (channels, receptive fields, masks brought to a layer's size), and the
-`FeatureExtractor`, which runs the same `apply_layer` with options the core
+This module is the layer on top: facts about layers (channels, receptive
+fields, masks brought to a layer's size), and the `FeatureExtractor`, which runs the same `apply_layer` with options the core
 leaves out: another compute precision, recomputation in strips to save memory,
 and transforms that reduce a layer as soon as it is computed.
 
@@ -105,12 +105,12 @@ class FeatureExtractor:
     preprocessing happens here and nowhere else: callers pass RGB in [0, 1].
 
     Example:
-        >>> weights = load_weights("vgg16", weights=None)
-        >>> extractor = FeatureExtractor(weights, ["block1_conv1", "block3_conv1"])
+        >>> backbone_weights = load_weights("vgg16", weights=None)
+        >>> extractor = FeatureExtractor(backbone_weights, ["block1_conv1", "block3_conv1"])
         >>> {k: v.shape for k, v in extractor(image).items()}
 
     Args:
-        weights: A `BackboneWeights` from `load_weights`.
+        backbone_weights: The network's `BackboneWeights` (`nst.load_weights`).
         layers: Layer names whose activations to return.
         pooling: `"max"` (as VGG was trained) or `"average"` (Gatys et al.
             found it gives slightly smoother results).
@@ -134,7 +134,8 @@ class FeatureExtractor:
             `nst_teach.config.resolve_precision`.
     """
 
-    def __init__(self, weights: BackboneWeights, layers: Sequence[str], pooling: str = "max",
+    def __init__(self, backbone_weights: BackboneWeights, layers: Sequence[str],
+                 pooling: str = "max",
                  recompute: bool = False, strip_rows: int | None = None,
                  precision: str = "float32"):
         if pooling not in ("max", "average"):
@@ -143,21 +144,22 @@ class FeatureExtractor:
         self.precision = precision
         self.recompute = bool(recompute)
         self.strip_rows = int(STRIP_ROWS if strip_rows is None else strip_rows)
-        self.backbone = weights.backbone
-        self.layers = check_layer_names(weights.backbone, layers)
+        self.backbone = backbone_weights.backbone
+        self.layers = check_layer_names(backbone_weights.backbone, layers)
         if not self.layers:
             raise ValueError("FeatureExtractor needs at least one layer name.")
         self.pooling = pooling
-        self.source = weights.source
-        all_names = layer_names(weights.backbone)
+        self.source = backbone_weights.source
+        all_names = layer_names(backbone_weights.backbone)
         deepest = max(all_names.index(name) for name in self.layers)
         self.network = all_names[: deepest + 1]  # the layers actually computed
-        missing = [n for n in self.network if "conv" in n and n not in weights.convolutions]
+        missing = [name for name in self.network
+                   if "conv" in name and name not in backbone_weights.convolutions]
         if missing:
-            raise ValueError(f"The weights ({weights.source}) do not hold {missing[0]}; "
+            raise ValueError(f"The weights ({backbone_weights.source}) do not hold {missing[0]}; "
                              f"load them with up_to={self.network[-1]!r} or deeper.")
         self.kernels = {name: (tf.constant(kernel, precision), tf.constant(bias, precision))
-                        for name, (kernel, bias) in weights.convolutions.items()
+                        for name, (kernel, bias) in backbone_weights.convolutions.items()
                         if name in self.network}
 
     def __call__(self, image: tf.Tensor,

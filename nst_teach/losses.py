@@ -110,7 +110,7 @@ class StyleTransferLoss:
     loss term.
 
     Args:
-        weights: The backbone's `BackboneWeights`.
+        backbone_weights: The network's `BackboneWeights` (`nst.load_weights`).
         content_image: float32 `(1, H, W, 3)` in [0, 1].
         style_image: float32 `(1, H_s, W_s, 3)` in [0, 1], any size; or a list
             of such images (several styles).
@@ -138,7 +138,7 @@ class StyleTransferLoss:
             loss term stay float32. See `FeatureExtractor`.
     """
 
-    def __init__(self, weights: BackboneWeights, content_image: tf.Tensor,
+    def __init__(self, backbone_weights: BackboneWeights, content_image: tf.Tensor,
                  style_image: tf.Tensor | Sequence[tf.Tensor], *,
                  content_layers: Sequence[str] | Mapping[str, float] = DEFAULT_CONTENT_LAYERS,
                  style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
@@ -158,8 +158,8 @@ class StyleTransferLoss:
         self.tv_weight = float(tv_weight)
         self.style_statistic = style_statistic
         layers = list(dict.fromkeys([*self.content_layers, *self.style_layers]))
-        self.extractor = FeatureExtractor(weights, layers, pooling=pooling, recompute=recompute,
-                                          precision=precision)
+        self.extractor = FeatureExtractor(backbone_weights, layers, pooling=pooling,
+                                          recompute=recompute, precision=precision)
         self.content_image = tf.convert_to_tensor(content_image, tf.float32).numpy()
         styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
         if not styles:

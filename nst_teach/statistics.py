@@ -154,7 +154,8 @@ def style_statistics(features: tf.Tensor, statistic: str = "gram",
     return statistics_from_sums(moment_sums(features, mask), statistic)
 
 
-def statistics_distance(statistics: Sequence[tf.Tensor], targets: Sequence[tf.Tensor]) -> tf.Tensor:
+def statistics_distance(statistics: Sequence[tf.Tensor],
+                        targets: Sequence[tf.Tensor]) -> tf.Tensor:
     """Sum over the statistics of the mean squared difference to the target.
 
     For a Gram matrix this is `core.style_loss`; for `(mean, std)` it is

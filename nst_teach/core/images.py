@@ -63,8 +63,8 @@ def check_range(values: np.ndarray, description: str) -> np.ndarray:
                          "that produced it, or replace them with np.nan_to_num.")
     low, high = float(values.min()), float(values.max())
     if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
-        hint = "divide by 255 if your array holds 0..255 values" if high > 1.0 and low >= 0.0 else \
-            "clip it with np.clip(image, 0, 1)"
+        hint = ("divide by 255 if your array holds 0..255 values" if high > 1.0 and low >= 0.0
+                else "clip it with np.clip(image, 0, 1)")
         raise ValueError(f"{description}: has float values from {low:.4g} to {high:.4g}, "
                          f"expected [0, 1]; {hint}.")
     return np.clip(values, 0.0, 1.0)

@@ -44,7 +44,7 @@ class PerceptualLoss:
     size, so the weights mean what they mean for one image).
 
     Args:
-        weights: The backbone's `BackboneWeights`.
+        backbone_weights: The network's `BackboneWeights` (`nst.load_weights`).
         style_image: float32 `(1, H_s, W_s, 3)` in [0, 1].
         content_layers: Layer names (equal weights) or name to weight.
         style_layers: Layer names (equal weights) or name to weight.
@@ -52,7 +52,7 @@ class PerceptualLoss:
         pooling: `"max"` or `"average"`.
     """
 
-    def __init__(self, weights, style_image, *,
+    def __init__(self, backbone_weights, style_image, *,
                  content_layers: Sequence[str] | Mapping[str, float] = DEFAULT_CONTENT_LAYERS,
                  style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
                  content_weight: float = 1e4, style_weight: float = 1.0, tv_weight: float = 1.0,
@@ -63,7 +63,7 @@ class PerceptualLoss:
         self.style_weight = float(style_weight)
         self.tv_weight = float(tv_weight)
         layers = list(dict.fromkeys([*self.content_layers, *self.style_layers]))
-        self.extractor = FeatureExtractor(weights, layers, pooling=pooling)
+        self.extractor = FeatureExtractor(backbone_weights, layers, pooling=pooling)
         self.style_image = check_image(style_image, "style")
         style_features = self.extractor(self.style_image)
         self.style_targets = {name: gram_matrix(style_features[name])
