@@ -25,7 +25,8 @@ short runs (the machine is shared; run each under the TensorFlow lock):
 
 `--check SIZE` measures one fresh setting that is not in the table (vgg16,
 lbfgs by default) and prints it next to `nst.estimate_cost`'s prediction,
-without writing anything: the honest test of the estimator.
+without changing the table: the honest test of the estimator (with
+`--write-docs`, the comparison goes into docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -170,7 +171,9 @@ def merge(table_path: pathlib.Path, records: list[dict], args: argparse.Namespac
 def check(args: argparse.Namespace) -> None:
     """Measures one fresh setting and prints it next to the estimator's prediction."""
     import nst_teach as nst
+    from report import Report
 
+    report = Report("measure_costs_check")
     backbone, optimizer = args.backbones[0], args.optimizers[0]
     estimate = nst.estimate_cost(args.check, backbone=backbone, optimizer=optimizer,
                                  num_steps=args.steps, precision=args.precision)
@@ -178,8 +181,10 @@ def check(args: argparse.Namespace) -> None:
     for name, predicted, measured in (
             ("seconds per step", estimate.seconds_per_step, record["seconds_per_step"]),
             ("peak memory (MB)", estimate.peak_memory_mb, record["peak_memory_mb"])):
-        print(f"{name}: estimated {predicted:.3f}, measured {measured:.3f} "
-              f"({100 * (predicted - measured) / measured:+.1f} %)")
+        report.line(f"{args.check} px, {backbone}, {optimizer}, {args.precision}: {name}: "
+                    f"estimated {predicted:.3f}, measured {measured:.3f} "
+                    f"({100 * (predicted - measured) / measured:+.1f} %)")
+    report.write()
 
 
 def main() -> None:
@@ -197,6 +202,8 @@ def main() -> None:
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_TABLE)
     parser.add_argument("--check", type=int, metavar="SIZE",
                         help="measure one size and compare with nst.estimate_cost; write nothing")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="with --check: write the comparison into docs/benchmarks.md")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--backbone", help=argparse.SUPPRESS)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,7 @@ from nst_teach.losses import layer_weights
 from nst_teach.statistics import STYLE_STATISTICS
 
 POOLINGS = ("max", "average")
+OPTIMIZERS = {"lbfgs": LBFGS, "adam": Adam, "sgd": SGD}
 
 # Loss weights that give a clearly stylized picture, per weights source.
 # ImageNet: the TensorFlow tutorial's. hed: its activations are scaled
@@ -72,6 +74,33 @@ def default_loss_weights(weights: BackboneWeights | str) -> dict[str, float]:
     return dict(LOSS_WEIGHTS.get(source, LOSS_WEIGHTS["imagenet"]))
 
 
+def check_optimizer(name: str, learning_rate: float | None = None,
+                    options: Mapping[str, Any] | None = None) -> float | None:
+    """Checks an optimizer's name, learning rate and options, without building it.
+
+    Returns:
+        The learning rate Adam or SGD will use (the default when None), or
+        None for L-BFGS (its line search sets the step).
+
+    Raises:
+        ValueError: For an unknown name, a rate <= 0, or options the optimizer
+            does not take.
+    """
+    if name not in OPTIMIZER_DEFAULTS:
+        raise ValueError(f"Unknown optimizer {name!r}: use 'lbfgs', 'adam' or 'sgd'.")
+    rate = OPTIMIZER_DEFAULTS[name]["learning_rate"] if learning_rate is None else learning_rate
+    if not rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {rate}.")
+    options = dict(options or {})
+    try:
+        inspect.signature(OPTIMIZERS[name]).bind(
+            **(options if name == "lbfgs" else {"learning_rate": rate, **options}))
+    except TypeError as error:
+        raise ValueError(f"optimizer_options {sorted(options)} do not fit {name} ({error}); "
+                         f"see help(nst_teach.settings.OPTIMIZERS[{name!r}]).") from None
+    return None if name == "lbfgs" else float(rate)
+
+
 def make_optimizer(name: str, learning_rate: float | None = None, **options):
     """Creates `"lbfgs"`, `"adam"` or `"sgd"` (see `optimize.take_step`).
 
@@ -80,15 +109,10 @@ def make_optimizer(name: str, learning_rate: float | None = None, **options):
         learning_rate: Step size (L-BFGS ignores it: its line search sets it).
         **options: Passed on, e.g. `memory=20` for L-BFGS, `beta_1` for Adam.
     """
-    if name not in OPTIMIZER_DEFAULTS:
-        raise ValueError(f"Unknown optimizer {name!r}: use 'lbfgs', 'adam' or 'sgd'.")
-    if learning_rate is None:
-        learning_rate = OPTIMIZER_DEFAULTS[name]["learning_rate"]
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}.")
-    if name == "lbfgs":
-        return LBFGS(**options)
-    return (Adam if name == "adam" else SGD)(learning_rate=learning_rate, **options)
+    rate = check_optimizer(name, learning_rate, options)
+    if rate is None:
+        return OPTIMIZERS[name](**options)
+    return OPTIMIZERS[name](learning_rate=rate, **options)
 
 
 def _check_loss_weight(value: Any, name: str) -> float | None:
@@ -235,6 +259,8 @@ class RunSettings:
         init: `"content"`, `"style"`, `"noise"` (seeded) or an image to start from (to
             continue an earlier run; with `sizes`, resized to the first stage).
         seed: Seed for the noise init and for random weights.
+        resolved_learning_rate: Set when made: the rate Adam or SGD uses (the
+            default when `learning_rate` is None); None for L-BFGS.
 
     Raises:
         ValueError: On construction, for an unknown optimizer, a learning
@@ -248,8 +274,11 @@ class RunSettings:
     init: Any = "content"
     seed: int = 0
 
+    resolved_learning_rate: float | None = dataclasses.field(init=False, default=None)
+
     def __post_init__(self):
-        self.new_optimizer()  # checks the name, the learning rate and the options
+        object.__setattr__(self, "resolved_learning_rate", check_optimizer(
+            self.optimizer, self.learning_rate, self.optimizer_options))
         if self.num_steps is None:
             object.__setattr__(self, "num_steps", OPTIMIZER_DEFAULTS[self.optimizer]["num_steps"])
         if isinstance(self.init, str) and self.init not in ("content", "style", "noise"):
@@ -261,11 +290,6 @@ class RunSettings:
         return make_optimizer(self.optimizer, self.learning_rate,
                               **dict(self.optimizer_options or {}))
 
-    @property
-    def resolved_learning_rate(self) -> float | None:
-        """The learning rate Adam and SGD use; None for L-BFGS (its line search sets it)."""
-        return getattr(self.new_optimizer(), "learning_rate", None)
-
 
 SETTINGS_CLASSES = (LossSettings, ControlSettings, RunSettings)
 
@@ -276,7 +300,8 @@ def split_options(**options: Any) -> tuple[LossSettings, ControlSettings, RunSet
     Raises:
         ValueError: For a keyword that is no option, with the closest name.
     """
-    fields = {cls: {field.name for field in dataclasses.fields(cls)} for cls in SETTINGS_CLASSES}
+    fields = {cls: {field.name for field in dataclasses.fields(cls) if field.init}
+              for cls in SETTINGS_CLASSES}
     known = set().union(*fields.values())
     for name in options:
         if name not in known:

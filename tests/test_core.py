@@ -197,6 +197,28 @@ def test_each_layer_with_its_option_off_reproduces_the_core(hed_weights, pair, o
                        expected)
 
 
+def test_one_stage_at_the_content_size_is_the_core(hed_weights, pair):
+    """Coarse to fine with one stage whose size is the content's: no resize, the core's loss."""
+    content, style = pair
+    image = smooth_random_image(32, 48, seed=6)
+    expected = core_objective(hed_weights, content, style,
+                              **nst.default_loss_weights(hed_weights))(image)
+    assert_terms_close(nst.compute_losses(image, content, style, weights=hed_weights,
+                                          sizes=[48], precision="float32"), expected)
+
+
+def test_colour_matching_a_style_to_its_own_colours_is_the_core(hed_weights, pair):
+    """preserve_colors="color_matching" recolours the style to the content's colours; with
+    the content as the style, that recolouring changes nothing and the loss is the core's."""
+    content, _ = pair
+    image = smooth_random_image(32, 48, seed=6)
+    expected = core_objective(hed_weights, content, content,
+                              **nst.default_loss_weights(hed_weights))(image)
+    assert_terms_close(nst.compute_losses(image, content, content, weights=hed_weights,
+                                          preserve_colors="color_matching",
+                                          precision="float32"), expected, rtol=1e-4)
+
+
 def test_two_copies_of_one_style_blend_to_the_core_target(hed_weights, pair):
     content, style = pair
     image = smooth_random_image(32, 48, seed=6)

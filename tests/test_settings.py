@@ -1,5 +1,7 @@
 """nst_teach.settings: options defined and validated once."""
 
+import dataclasses
+
 import pytest
 
 import nst_teach as nst
@@ -18,6 +20,7 @@ from nst_teach.settings import ControlSettings, LossSettings, RunSettings, split
     ({"optimizer": "rmsprop"}, "Unknown optimizer"),
     ({"learning_rate": 0}, "learning_rate must be > 0"),
     ({"init": "photo"}, "Unknown init"),
+    ({"optimizer": "adam", "optimizer_options": {"memory": 5}}, "do not fit adam"),
     ({"stlye_weight": 1}, "Did you mean 'style_weight'"),
 ])
 def test_bad_options_fail_when_the_settings_are_made(options, message):
@@ -54,6 +57,6 @@ def test_every_stylize_keyword_is_an_option_of_one_settings_class():
     keywords = set(inspect.signature(nst.stylize).parameters) - {
         "content", "style", "backbone", "weights", "callbacks", "progress", "stop_event",
         "verbose"}
-    fields = {field for cls in nst.settings.SETTINGS_CLASSES
-              for field in cls.__dataclass_fields__}
+    fields = {field.name for cls in nst.settings.SETTINGS_CLASSES
+              for field in dataclasses.fields(cls) if field.init}
     assert keywords == fields
