@@ -109,7 +109,8 @@ def main() -> None:
 
     from report import Report
 
-    report = Report("bench_coarse_to_fine")
+    suffix = "" if args.precision == "auto" else f"_{args.precision}"
+    report = Report(f"bench_coarse_to_fine{suffix}", script="bench_coarse_to_fine")
     report.line(f"content {args.content}, style {args.style}, sizes {args.sizes}, "
                 f"{args.optimizer} steps per stage {args.steps}, hed VGG16, CPU, "
                 f"precision {args.precision}"

@@ -97,7 +97,8 @@ def main() -> None:
         pixel = nst.stylize(photo, style, weights=weights, progress=False, verbose=False)
         pixel_seconds = time.perf_counter() - begin
         pixel_style = float(loss(tf.constant(pixel.image))["style"])
-        report.line(f"(a) nst.stylize with its defaults (L-BFGS, {len(pixel.history) - 1} steps): "
+        report.line(f"(a) nst.stylize with its defaults ({pixel.settings['optimizer']}, "
+                    f"{pixel.settings['precision']}, {len(pixel.history) - 1} steps): "
                     f"{pixel_seconds:.1f} s -> fast is {pixel_seconds / one_pass:.0f} x faster "
                     f"(target >= 100 x); its style loss {pixel_style:.4g} "
                     f"({100 * (1 - pixel_style / own):.1f} % lower than the photo's)")

@@ -35,6 +35,9 @@ STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", 
 
 
 def load_pair(args):
+    """The content and style images, and a sentence naming them (and any offline fallback)."""
+    import warnings
+
     import nst_teach as nst
 
     def load(source):
@@ -42,7 +45,14 @@ def load_pair(args):
             return nst.load_image(source, max_size=args.size)
         return nst.sample_image(source, max_size=args.size)
 
-    return load(args.content), load(args.style)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", nst.samples.SampleFallbackWarning)
+        images = load(args.content), load(args.style)
+    fallbacks = [str(warning.message) for warning in caught
+                 if issubclass(warning.category, nst.samples.SampleFallbackWarning)]
+    names = f"content {args.content}, style {args.style}" + (
+        f" ({' '.join(fallbacks)})" if fallbacks else "")
+    return images, names
 
 
 def tutorial_loop(content, style, num_steps):
@@ -111,7 +121,7 @@ def memory_child(args):
     """Runs `stylize` at the benchmark size and prints peak resident memory (MB)."""
     import nst_teach as nst
 
-    content, style = load_pair(args)
+    (content, style), _ = load_pair(args)
     nst.stylize(content, style, weights="hed", content_layers=CONTENT_LAYERS,
                 style_layers=STYLE_LAYERS, num_steps=args.memory_steps, progress=False,
                 **WEIGHTS)
@@ -160,7 +170,8 @@ def main():
     import nst_teach as nst
 
     report = Report("bench_stylize")
-    content, style = load_pair(args)
+    (content, style), names = load_pair(args)
+    report.line(names)
     report.line(f"content {content.shape[1:3]}, style {style.shape[1:3]}, "
                 f"device {nst.device_name()}")
     common = dict(weights=nst.load_weights("vgg16", "hed"), content_layers=CONTENT_LAYERS,

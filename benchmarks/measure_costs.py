@@ -173,7 +173,7 @@ def check(args: argparse.Namespace) -> None:
     import nst_teach as nst
     from report import Report
 
-    report = Report("measure_costs_check")
+    report = Report("measure_costs_check", script="measure_costs")
     backbone, optimizer = args.backbones[0], args.optimizers[0]
     estimate = nst.estimate_cost(args.check, backbone=backbone, optimizer=optimizer,
                                  num_steps=args.steps, precision=args.precision)

@@ -59,9 +59,10 @@ def machine() -> str:
 class Report:
     """Lines a benchmark prints, kept for its section of docs/benchmarks.md."""
 
-    def __init__(self, name: str, argv: list[str] | None = None):
+    def __init__(self, name: str, argv: list[str] | None = None, script: str | None = None):
         self.name = name
         self.argv = list(sys.argv if argv is None else argv)
+        self.script = script or name
         self.lines: list[str] = []
 
     def line(self, text: str) -> None:
@@ -70,7 +71,7 @@ class Report:
 
     def section(self) -> str:
         arguments = [argument for argument in self.argv[1:] if argument != "--write-docs"]
-        command = shlex.join(["python", f"benchmarks/{self.name}.py", *arguments])
+        command = shlex.join(["python", f"benchmarks/{self.script}.py", *arguments])
         body = "\n".join(self.lines)
         return (f"<!-- begin {self.name} -->\n## {self.name}\n\n"
                 f"Machine: {machine()}.\n\n`{command}`\n\n```text\n{body}\n```\n"
