@@ -239,3 +239,44 @@ def test_plot_losses_accepts_an_empty_history():
 def test_plot_losses_needs_steps():
     with pytest.raises(ValueError, match="'step'"):
         plots.plot_losses([{"total": 1.0}])
+
+
+def test_plot_losses_against_seconds_and_a_subset_of_terms():
+    history = [{**record, "time": 0.5 * record["step"] + 2.0} for record in make_history()]
+    figure = plots.plot_losses(history, x_axis="time", terms=["total", "style"])
+    terms_axes, layers_axes = figure.axes
+    assert [line.get_label() for line in terms_axes.lines] == ["total", "style"]
+    np.testing.assert_array_equal(terms_axes.lines[0].get_xdata(),
+                                  [record["time"] for record in history])
+    assert terms_axes.get_xlabel() == "seconds" and layers_axes.get_xlabel() == "seconds"
+    assert plots.plot_losses(history).axes[0].get_xlabel() == "step"
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"x_axis": "epoch"}, "x_axis must be 'step' or 'time'"),
+    ({"terms": ["total", "styles"]}, "terms must be a list"),
+    ({"terms": "total"}, "terms must be a list"),
+])
+def test_plot_losses_refuses_unknown_axes_and_terms(options, message):
+    with pytest.raises(ValueError, match=message):
+        plots.plot_losses(make_history(), **options)
+
+
+def test_plot_losses_needs_the_time_to_plot_against_it():
+    with pytest.raises(ValueError, match="needs a 'time'"):
+        plots.plot_losses(make_history(), x_axis="time")
+
+
+def test_plot_loss_comparison_draws_one_line_per_run():
+    fast = [{**record, "time": 0.1 * record["step"]} for record in make_history()]
+    slow = [{**record, "time": 0.3 * record["step"]} for record in make_history(10)]
+    figure = plots.plot_loss_comparison({"adam": fast, "lbfgs": slow}, term="style")
+    (axes,) = figure.axes
+    assert [line.get_label() for line in axes.lines] == ["adam", "lbfgs"]
+    np.testing.assert_allclose(axes.lines[1].get_xdata(), [record["time"] for record in slow])
+    np.testing.assert_allclose(axes.lines[1].get_ydata(), [record["style"] for record in slow])
+    assert axes.get_xlabel() == "seconds" and axes.get_yscale() == "log"
+    with pytest.raises(ValueError, match="at least one run"):
+        plots.plot_loss_comparison({})
+    with pytest.raises(ValueError, match="term must be one of"):
+        plots.plot_loss_comparison({"adam": fast}, term="styles")

@@ -150,6 +150,38 @@ def test_loss_plot_checkbox_redraws_in_linear_scale():
     decode(loss_plot.image.value, "PNG")
 
 
+def test_loss_plot_controls_choose_axis_terms_and_panels(monkeypatch):
+    loss_plot = widgets.LossPlot()
+    run = make_run()
+    loss_plot.on_start(run)
+    for step in range(3):
+        add_step(run, step)
+    drawn = []
+    monkeypatch.setattr(nst.plots, "plot_losses",
+                        lambda history, **options: drawn.append(options) or
+                        nst.plots.losses.plot_losses(history, **options))
+    loss_plot.x_axis.value = "time"
+    loss_plot.term_boxes["tv"].value = False
+    loss_plot.per_layer_box.value = False
+    assert drawn[-1] == {"log_scale": True, "per_layer": False, "x_axis": "time",
+                         "terms": ["total", "content", "style"]}
+    assert len(drawn) == 3  # each change redraws
+    decode(loss_plot.image.value, "PNG")
+
+
+def test_loss_plot_continues_earlier_seconds_too():
+    loss_plot = widgets.LossPlot(x_axis="time")
+    loss_plot.earlier = [{"step": 0, "time": 0.0, "total": 2.0},
+                         {"step": 1, "time": 4.0, "total": 1.0}]
+    run = make_run()
+    loss_plot.on_start(run)
+    add_step(run, 0)
+    add_step(run, 1)
+    assert [record["time"] for record in loss_plot.plotted_history()] == [0.0, 4.0, 4.01]
+    with pytest.raises(ValueError, match="x_axis must be"):
+        widgets.LossPlot(x_axis="epoch")
+
+
 def test_loss_plot_continues_earlier_history():
     loss_plot = widgets.LossPlot()
     loss_plot.earlier = [{"step": 0, "total": 2.0}, {"step": 1, "total": 1.0}]

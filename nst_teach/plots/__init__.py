@@ -31,12 +31,15 @@ from nst_teach.plots.gram import (
     plot_gram_comparison,
 )
 from nst_teach.plots.losses import (
+    X_AXES,
+    plot_loss_comparison,
     plot_losses,
 )
 
 __all__ = [
     "ACTIVATION_COLORMAP", "DEFAULT_CHANNEL_COUNT", "DIFFERENCE_COLORMAP", "GRAM_COLORMAP",
-    "LOSS_COLORS", "LOSS_TERMS", "SATURATION_PERCENTILE", "figure_to_png",
+    "LOSS_COLORS", "LOSS_TERMS", "SATURATION_PERCENTILE", "X_AXES", "figure_to_png",
     "gram_channel_order", "most_active_channels", "plot_activations",
-    "plot_channel_comparison", "plot_gram", "plot_gram_comparison", "plot_losses",
+    "plot_channel_comparison", "plot_gram", "plot_gram_comparison", "plot_loss_comparison",
+    "plot_losses",
 ]

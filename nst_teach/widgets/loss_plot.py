@@ -23,50 +23,75 @@ class LossPlot(_Displayable, Callback):
         >>> display(loss_plot.widget)
         >>> result = nst.stylize(content, style, callbacks=[loss_plot])
 
+    Its controls: the x axis (`x_axis`: step or seconds), a log or linear
+    loss axis (`log_scale`), which terms to draw (`term_boxes`) and the panel
+    of per-layer style terms (`per_layer_box`); each change redraws.
+
     Args:
         every_seconds: Shortest time between two redraws.
-        log_scale: Start with a logarithmic loss axis (a Checkbox changes it).
-        per_layer: Also draw each style layer's term.
+        log_scale: Start with a logarithmic loss axis.
+        per_layer: Start with each style layer's term drawn too.
         max_overhead: Largest fraction of the time spent drawing.
+        x_axis: Start with `"step"` or `"time"` on the x axis.
     """
 
     def __init__(self, every_seconds: float = 0.5, log_scale: bool = True,
-                 per_layer: bool = True, max_overhead: float = 0.05):
+                 per_layer: bool = True, max_overhead: float = 0.05, x_axis: str = "step"):
         super().__init__(every=1)
         if every_seconds < 0:
             raise ValueError(f"every_seconds must be >= 0, got {every_seconds}.")
         if not 0 < max_overhead <= 1:
             raise ValueError(f"max_overhead must be in (0, 1], got {max_overhead}.")
-        self.every_seconds, self.per_layer = every_seconds, per_layer
-        self.max_overhead = max_overhead
+        if x_axis not in plots.X_AXES:
+            raise ValueError(f"x_axis must be 'step' or 'time', got {x_axis!r}.")
+        self.every_seconds, self.max_overhead = every_seconds, max_overhead
         self.image = widgets.Image(format="png")
+        self.x_axis = widgets.ToggleButtons(options=[("step", "step"), ("seconds", "time")],
+                                            value=x_axis, description="x axis")
         self.log_scale = widgets.Checkbox(value=log_scale, description="log scale", indent=False)
-        self.log_scale.observe(lambda change: self.update(), names="value")
+        self.term_boxes = {term: widgets.Checkbox(value=True, description=term, indent=False,
+                                                  layout=widgets.Layout(width="auto"))
+                           for term in plots.LOSS_TERMS}
+        self.per_layer_box = widgets.Checkbox(value=per_layer, description="per layer",
+                                              indent=False)
+        for control in (self.x_axis, self.log_scale, self.per_layer_box,
+                        *self.term_boxes.values()):
+            control.observe(lambda change: self.update(), names="value")
         self.history: list = []  # the current run's, shared with the Run
         self.earlier: list = []  # earlier runs drawn before it (a Studio's Continue)
         self.draw_count = 0
         self._next_draw = 0.0
-        self._widget = widgets.VBox([self.log_scale, self.image])
+        self._widget = widgets.VBox([
+            widgets.HBox([self.x_axis, self.log_scale, self.per_layer_box]),
+            widgets.HBox(list(self.term_boxes.values())), self.image])
 
     @property
     def widget(self) -> widgets.Widget:
-        """The Checkbox and the plot, to display."""
+        """The controls and the plot, to display."""
         return self._widget
 
+    def plot_options(self) -> dict:
+        """The keywords of `nst.plots.plot_losses` the controls stand for."""
+        return {"log_scale": self.log_scale.value, "per_layer": self.per_layer_box.value,
+                "x_axis": self.x_axis.value,
+                "terms": [term for term, box in self.term_boxes.items() if box.value]}
+
     def plotted_history(self) -> list[dict]:
-        """`earlier` followed by the current run, its steps shifted to continue them."""
+        """`earlier`, then the current run with its steps and seconds shifted to continue them."""
         current = list(self.history)
         if not self.earlier:
             return current
-        offset = self.earlier[-1]["step"]
-        return list(self.earlier) + [{**record, "step": record["step"] + offset}
-                                     for record in current[1:]]
+        last = self.earlier[-1]
+        return list(self.earlier) + [
+            {**record, "step": record["step"] + last["step"],
+             **({"time": record["time"] + last["time"]} if "time" in record and "time" in last
+                else {})}
+            for record in current[1:]]
 
     def update(self) -> None:
         """Redraws now (and postpones the next throttled redraw accordingly)."""
         started = time.perf_counter()
-        figure = plots.plot_losses(self.plotted_history(), log_scale=self.log_scale.value,
-                                   per_layer=self.per_layer)
+        figure = plots.plot_losses(self.plotted_history(), **self.plot_options())
         _show_png(self.image, figure)
         self.draw_count += 1
         finished = time.perf_counter()
