@@ -15,13 +15,16 @@ Its blocks are `sum m F F^T`, `sum m F` and `sum m`, so
 * AdaIN's per-channel mean and standard deviation (Huang & Belongie 2017) are
   `sum m F / sum m` and `sqrt(E[F^2] - E[F]^2 + 1e-5)`;
 * sums over strips of rows add up to the whole layer's, which lets the
-  `FeatureExtractor` with `recompute=True` compute a large layer strip by strip.
+  `FeatureExtractor` with `recompute=True` compute a large layer strip by strip;
+* the centred Gram matrix (covariance) and the correlation matrix the Gram
+  viewer shows (`gram_view`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from nst_teach.core.gram import gram_matrix
@@ -174,3 +177,68 @@ def blend(statistics: Sequence[tuple[tf.Tensor, ...]], weights: Sequence[float])
     """
     return tuple(tf.add_n([weight * values[index] for weight, values in zip(weights, statistics)])
                  for index in range(len(statistics[0])))
+
+
+GRAM_VIEWS = ("raw", "centred", "correlation")
+
+
+def gram_view(features: tf.Tensor, view: str = "raw") -> tf.Tensor:
+    """The Gram matrix of a layer, raw, centred or normalised (for looking at it).
+
+    For ReLU activations (all >= 0) the raw Gram matrix is dominated by the
+    products of the channel means; centring shows how channels vary together:
+
+        raw[c, d]         = E[F_c F_d]                      (`core.gram_matrix`)
+        centred[c, d]     = E[F_c F_d] - E[F_c] E[F_d]      (the covariance)
+        correlation[c, d] = centred[c, d] / (std_c std_d)   (in [-1, 1]; 0 for a dead channel)
+
+    Args:
+        features: Activations `(batch, H, W, C)`, any float dtype.
+        view: `"raw"`, `"centred"` or `"correlation"`.
+
+    Returns:
+        float32 `(batch, C, C)`, symmetric.
+
+    Raises:
+        ValueError: For an unknown view or activations that are not 4-D.
+    """
+    if view not in GRAM_VIEWS:
+        raise ValueError(f"view must be one of {', '.join(GRAM_VIEWS)}, got {view!r}.")
+    if view == "raw":
+        return gram_matrix(features)
+    sums = moment_sums(features)
+    count = sums[:, -1, -1][:, None]
+    mean = sums[:, -1, :-1] / count
+    covariance = sums[:, :-1, :-1] / count[..., None] - mean[:, :, None] * mean[:, None, :]
+    if view == "centred":
+        return covariance
+    std = tf.sqrt(tf.maximum(tf.linalg.diag_part(covariance), 0.0))
+    return tf.math.divide_no_nan(covariance, std[:, :, None] * std[:, None, :])
+
+
+def most_different_pairs(gram_a, gram_b, count: int = 5, include_diagonal: bool = True
+                         ) -> list[tuple[int, int, float, float]]:
+    """The channel pairs `(c, d)`, `c <= d`, whose entries differ most between two matrices.
+
+    Args:
+        gram_a: float `(C, C)` or `(1, C, C)`, e.g. the style image's.
+        gram_b: Same shape, e.g. the generated image's.
+        count: How many pairs.
+        include_diagonal: Also consider `c == d` (a channel with itself; leave
+            it out for correlation matrices, whose diagonal is all 1 or 0).
+
+    Returns:
+        `(c, d, a[c, d], b[c, d])` tuples, the largest `|a - b|` first.
+
+    Raises:
+        ValueError: If the shapes differ or are not square.
+    """
+    a = np.asarray(gram_a, dtype=np.float64).reshape(np.shape(gram_a)[-2:])
+    b = np.asarray(gram_b, dtype=np.float64).reshape(np.shape(gram_b)[-2:])
+    if a.shape != b.shape or a.shape[0] != a.shape[1]:
+        raise ValueError(f"Two square matrices of one shape are needed, got {a.shape} and "
+                         f"{b.shape}.")
+    rows, columns = np.triu_indices(len(a), k=0 if include_diagonal else 1)
+    order = np.argsort(-np.abs(a[rows, columns] - b[rows, columns]), kind="stable")[:count]
+    return [(int(rows[i]), int(columns[i]), float(a[rows[i], columns[i]]),
+             float(b[rows[i], columns[i]])) for i in order]

@@ -162,3 +162,32 @@ def test_mean_std_matches_numpy(rng):
     np.testing.assert_allclose(std.numpy(), np.sqrt(region.var(axis=(1, 2)) + 1e-5), rtol=1e-5)
     constant = mean_std(np.full((1, 3, 3, 2), 4.0, np.float32))
     np.testing.assert_allclose(constant[1].numpy(), np.sqrt(1e-5), rtol=1e-4)  # finite at 0
+
+
+def test_gram_views_match_numpy(rng):
+    from nst_teach.statistics import gram_view, most_different_pairs
+
+    features = rng.uniform(0, 2, size=(1, 5, 6, 4)).astype(np.float32)
+    features[..., 3] = 0.7  # a constant channel: no variance, correlation 0
+    flat = features[0].reshape(-1, 4).astype(np.float64)
+    covariance = np.cov(flat, rowvar=False, bias=True)
+    np.testing.assert_allclose(gram_view(features, "raw").numpy()[0], flat.T @ flat / len(flat),
+                               rtol=1e-5)
+    np.testing.assert_allclose(gram_view(features, "centred").numpy()[0], covariance,
+                               rtol=1e-4, atol=1e-5)
+    std = np.sqrt(np.diag(covariance)[:3])
+    correlation = gram_view(features, "correlation").numpy()[0]
+    np.testing.assert_allclose(correlation[:3, :3], covariance[:3, :3] / np.outer(std, std),
+                               rtol=1e-3, atol=1e-4)
+    assert np.abs(correlation[3]).max() < 1e-3  # the constant channel correlates with nothing
+    with pytest.raises(ValueError, match="view must be one of"):
+        gram_view(features, "normalised")
+    a = np.zeros((3, 3))
+    b = np.zeros((3, 3))
+    b[0, 2] = b[2, 0] = 5.0
+    b[1, 1] = -2.0
+    assert most_different_pairs(a, b, 2) == [(0, 2, 0.0, 5.0), (1, 1, 0.0, -2.0)]
+    assert most_different_pairs(a, b, 2, include_diagonal=False)[0] == (0, 2, 0.0, 5.0)
+    assert all(c != d for c, d, _, _ in most_different_pairs(a, b, 3, include_diagonal=False))
+    with pytest.raises(ValueError, match="square matrices of one shape"):
+        most_different_pairs(a, np.zeros((2, 2)))

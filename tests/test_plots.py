@@ -280,3 +280,24 @@ def test_plot_loss_comparison_draws_one_line_per_run():
         plots.plot_loss_comparison({})
     with pytest.raises(ValueError, match="term must be one of"):
         plots.plot_loss_comparison({"adam": fast}, term="styles")
+
+
+def test_plot_style_shares_labels_each_layer_with_its_percentage():
+    figure = plots.plot_style_shares({"style/block1_conv1": 3.0, "style/block2_conv1": 1.0})
+    (axes,) = figure.axes
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == ["block1_conv1",
+                                                                     "block2_conv1"]
+    np.testing.assert_allclose([bar.get_height() for bar in axes.patches], [75.0, 25.0])
+    assert [text.get_text() for text in axes.texts] == ["75 %", "25 %"]
+    with pytest.raises(ValueError, match="term >= 0"):
+        plots.plot_style_shares({"block1_conv1": -1.0})
+
+
+def test_signed_gram_views_get_a_diverging_colour_map(rng):
+    signed = rng.normal(size=(6, 6))
+    signed = signed + signed.T
+    figure = plots.plot_gram_comparison(signed, signed * 0.5, view="centred")
+    assert figure.axes[0].images[0].get_cmap().name == plots.DIFFERENCE_COLORMAP
+    assert "centred" in figure._suptitle.get_text()
+    positive = plots.plot_gram_comparison(np.abs(signed), np.abs(signed))
+    assert positive.axes[0].images[0].get_cmap().name == plots.GRAM_COLORMAP

@@ -315,6 +315,27 @@ def test_gram_viewer_of_the_style_itself_has_zero_loss(hed_weights, tiny_image):
     assert viewer.layer_style_loss("block1_conv1") == 0.0
 
 
+def test_gram_viewer_views_pairs_and_shares(hed_weights, tiny_image):
+    style, image = tiny_image(32, 32, seed=3), tiny_image(32, 32, seed=4)
+    viewer = widgets.GramViewer(hed_weights, style, image, layers=["block1_conv1", "block2_conv1"],
+                                num_pairs=3)
+    raw_png = viewer.figure.value
+    viewer.view.value = "correlation"
+    assert viewer.figure.value != raw_png  # redrawn in the new view
+    style_matrix, image_matrix = viewer.matrices("block1_conv1", "correlation")
+    assert np.abs(style_matrix).max() <= 1.0 + 1e-5
+    assert "Pairs that differ most (correlation)" in viewer.pairs.value
+    assert viewer.pairs.value.count("<tr><td>") == 3
+    (c, d, a, b), *_ = nst.statistics.most_different_pairs(style_matrix, image_matrix, 1,
+                                                           include_diagonal=False)
+    assert c != d  # a correlation's diagonal says nothing
+    assert f"<tr><td>{c}, {d}</td><td>{a:.3g}</td><td>{b:.3g}</td></tr>" in viewer.pairs.value
+    shares = viewer.layer_shares()
+    assert shares == pytest.approx({name: viewer.layer_style_loss(name) / 2
+                                    for name in ["block1_conv1", "block2_conv1"]})
+    decode(viewer.shares.value, "PNG")
+
+
 # ----- Studio -----
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from nst_teach.plots.losses import (
     X_AXES,
     plot_loss_comparison,
     plot_losses,
+    plot_style_shares,
 )
 
 __all__ = [
@@ -41,5 +42,5 @@ __all__ = [
     "LOSS_COLORS", "LOSS_TERMS", "SATURATION_PERCENTILE", "X_AXES", "figure_to_png",
     "gram_channel_order", "most_active_channels", "plot_activations",
     "plot_channel_comparison", "plot_gram", "plot_gram_comparison", "plot_loss_comparison",
-    "plot_losses",
+    "plot_losses", "plot_style_shares",
 ]

@@ -93,6 +93,15 @@ def _gram_norm(*matrices: np.ndarray) -> Normalize:
     return Normalize(vmin=low, vmax=high, clip=True)
 
 
+def _matrix_style(*matrices: np.ndarray) -> dict:
+    """`imshow` options: the Gram colour map for non-negative matrices, a diverging one
+    centred on 0 for signed ones (centred Gram or correlation matrices)."""
+    if min(float(matrix.min()) for matrix in matrices) >= 0:
+        return {"cmap": GRAM_COLORMAP, "norm": _gram_norm(*matrices)}
+    return {"cmap": DIFFERENCE_COLORMAP,
+            "norm": _difference_norm(np.concatenate([matrix.ravel() for matrix in matrices]))}
+
+
 def _difference_norm(difference: np.ndarray) -> TwoSlopeNorm:
     """A diverging scale centred on 0, saturating at the 99.5th percentile of |difference|."""
     limit = max(float(np.percentile(np.abs(difference), SATURATION_PERCENTILE)), 1e-12)
@@ -125,14 +134,14 @@ def plot_gram(gram: Any, title: str | None = None, order: Any = None,
     show_in_notebooks(figure)
     axes = figure.add_subplot()
     image = _draw_gram(axes, matrix, title or f"Gram matrix ({len(matrix)} x {len(matrix)})",
-                       cmap=GRAM_COLORMAP, norm=_gram_norm(matrix))
+                       **_matrix_style(matrix))
     figure.colorbar(image, ax=axes, shrink=0.8)
     return figure
 
 
 def plot_gram_comparison(style_gram: Any, image_gram: Any, loss: float | None = None,
                          layer: str | None = None, order: Any = "auto",
-                         size: float = 3.0) -> Figure:
+                         size: float = 3.0, view: str = "raw") -> Figure:
     """Draws the style's Gram matrix, the image's, and their difference.
 
     The first two share one colour scale (square root, so that weak
@@ -150,6 +159,9 @@ def plot_gram_comparison(style_gram: Any, image_gram: Any, loss: float | None = 
         order: `"auto"` sorts channels with `gram_channel_order(style_gram)`;
             `None` keeps them; or give a permutation.
         size: Side of one panel in inches.
+        view: What the matrices are, for the title: `"raw"`, `"centred"` or
+            `"correlation"` (`nst_teach.statistics.gram_view`). Signed
+            matrices get a diverging colour map centred on 0.
 
     Returns:
         A Figure with five axes: three heatmaps and two colour bars.
@@ -171,14 +183,14 @@ def plot_gram_comparison(style_gram: Any, image_gram: Any, loss: float | None = 
     figure = Figure(figsize=(3 * size + 1.5, size + 0.4), layout="constrained")
     show_in_notebooks(figure)
     left, middle, right = figure.subplots(1, 3)
-    norm = _gram_norm(style, image)
-    _draw_gram(left, style, "style", cmap=GRAM_COLORMAP, norm=norm)
-    drawn = _draw_gram(middle, image, "image", cmap=GRAM_COLORMAP, norm=norm)
+    style_options = _matrix_style(style, image)
+    _draw_gram(left, style, "style", **style_options)
+    drawn = _draw_gram(middle, image, "image", **style_options)
     figure.colorbar(drawn, ax=[left, middle], shrink=0.8, extend="max")
     difference_image = _draw_gram(right, difference, "image - style", cmap=DIFFERENCE_COLORMAP,
                                   norm=_difference_norm(difference))
     figure.colorbar(difference_image, ax=right, shrink=0.8, extend="both")
-    parts = [layer or "", f"{len(style)} channels"]
+    parts = [layer or "", f"{len(style)} channels", "" if view == "raw" else view]
     if loss is not None:
         parts.append(f"style loss {float(loss):.4g}")
     figure.suptitle(" · ".join(part for part in parts if part), fontsize=10)

@@ -135,3 +135,39 @@ def plot_loss_comparison(histories: Mapping[str, Sequence[dict]], x_axis: str = 
         axes.plot(xs, values, label=label, linewidth=1.2)
     axes.legend(fontsize=7, loc="upper right")
     return figure
+
+
+def plot_style_shares(layer_terms: Mapping[str, float], size: tuple[float, float] = (4.0, 2.4),
+                      dpi: float = 80) -> Figure:
+    """A bar per style layer: its share of the style term, in percent.
+
+    Args:
+        layer_terms: Layer name to its weighted style term (e.g. the
+            `style/<layer>` entries of a history record, or losses times the
+            layer weights); all >= 0.
+        size: Figure size in inches.
+        dpi: Resolution.
+
+    Returns:
+        A Figure with one axes; each bar is labelled with its percentage.
+
+    Raises:
+        ValueError: For no layers or a negative term.
+    """
+    names = [name.removeprefix("style/") for name in layer_terms]
+    values = np.array([float(value) for value in layer_terms.values()])
+    if not len(values) or (values < 0).any():
+        raise ValueError(f"layer_terms must map at least one layer to a term >= 0, got "
+                         f"{dict(layer_terms)}.")
+    shares = 100 * values / values.sum() if values.sum() > 0 else np.zeros_like(values)
+    figure = Figure(figsize=size, dpi=dpi)
+    show_in_notebooks(figure)
+    figure.subplots_adjust(left=0.12, right=0.98, bottom=0.3, top=0.86)
+    axes = figure.subplots()
+    bars = axes.bar(names, shares, color=LOSS_COLORS["style"])
+    axes.bar_label(bars, labels=[f"{share:.0f} %" for share in shares], fontsize=7)
+    axes.set_title("share of the style term per layer", fontsize=9)
+    axes.set_ylim(0, 110)
+    axes.tick_params(labelsize=7)
+    axes.tick_params(axis="x", labelrotation=30)
+    return figure
