@@ -301,3 +301,21 @@ def test_signed_gram_views_get_a_diverging_colour_map(rng):
     assert "centred" in figure._suptitle.get_text()
     positive = plots.plot_gram_comparison(np.abs(signed), np.abs(signed))
     assert positive.axes[0].images[0].get_cmap().name == plots.GRAM_COLORMAP
+
+
+def test_rank_channels_by_mean_max_and_difference(rng):
+    activations = relu_activations(rng)
+    other = relu_activations(rng, height=5, width=7)  # another size: means still compare
+    flat, other_flat = activations[0].reshape(-1, 12), other[0].reshape(-1, 12)
+    assert plots.rank_channels(activations, 4) == plots.most_active_channels(activations, 4)
+    assert plots.rank_channels(activations, 4, by="max") == list(
+        np.argsort(-flat.max(axis=0), kind="stable")[:4])
+    difference = np.abs(flat.mean(axis=0) - other_flat.mean(axis=0))
+    assert plots.rank_channels(activations, 4, by="difference", other=other) == list(
+        np.argsort(-difference, kind="stable")[:4])
+    with pytest.raises(ValueError, match="pass the other image"):
+        plots.rank_channels(activations, 4, by="difference")
+    with pytest.raises(ValueError, match="by must be one of"):
+        plots.rank_channels(activations, 4, by="median")
+    with pytest.raises(ValueError, match="same layer"):
+        plots.rank_channels(activations, 4, by="difference", other=activations[..., :5])

@@ -229,6 +229,28 @@ def test_activation_explorer_follows_layer_and_image(explorer, hed_weights, tiny
     np.testing.assert_allclose(explorer.current_activations(), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_activation_explorer_ranks_by_max_and_by_difference(explorer, monkeypatch):
+    drawn = []
+    original = nst.plots.plot_activations
+    monkeypatch.setattr(nst.plots, "plot_activations",
+                        lambda activations, channels=None, **options:
+                        drawn.append((channels, options.get("title", ""))) or
+                        original(activations, channels, **options))
+    explorer.rank.value = "max"
+    channels, title = drawn[-2]  # the grid is drawn before the single channel
+    assert title.endswith("by max")
+    assert channels == nst.plots.rank_channels(explorer.current_activations(), len(channels),
+                                               by="max")
+    explorer.rank.value = "difference"  # compare is off: ranked by mean, and it says why
+    assert drawn[-2][1].endswith("by mean") and "tick compare" in explorer.message.value
+    explorer.compare.value = True
+    channels, title = next(item for item in reversed(drawn) if item[1].endswith("by difference"))
+    assert explorer.message.value == ""
+    assert channels == nst.plots.rank_channels(explorer.current_activations(), len(channels),
+                                               by="difference",
+                                               other=explorer.compared_activations())
+
+
 def test_activation_explorer_caches_per_image_and_layer(explorer):
     first = explorer.activations("first", "block2_conv1")
     assert explorer.activations("first", "block2_conv1") is first

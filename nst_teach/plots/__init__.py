@@ -11,9 +11,11 @@ Modules: `activations`, `gram`, `losses`, and `common` (colours, `figure_to_png`
 """
 
 from nst_teach.plots.activations import (
+    RANKINGS,
     most_active_channels,
     plot_activations,
     plot_channel_comparison,
+    rank_channels,
 )
 from nst_teach.plots.common import (
     ACTIVATION_COLORMAP,
@@ -39,8 +41,8 @@ from nst_teach.plots.losses import (
 
 __all__ = [
     "ACTIVATION_COLORMAP", "DEFAULT_CHANNEL_COUNT", "DIFFERENCE_COLORMAP", "GRAM_COLORMAP",
-    "LOSS_COLORS", "LOSS_TERMS", "SATURATION_PERCENTILE", "X_AXES", "figure_to_png",
+    "LOSS_COLORS", "LOSS_TERMS", "RANKINGS", "SATURATION_PERCENTILE", "X_AXES", "figure_to_png",
     "gram_channel_order", "most_active_channels", "plot_activations",
     "plot_channel_comparison", "plot_gram", "plot_gram_comparison", "plot_loss_comparison",
-    "plot_losses", "plot_style_shares",
+    "plot_losses", "plot_style_shares", "rank_channels",
 ]

@@ -22,8 +22,56 @@ def _as_activations(activations: Any) -> np.ndarray:
     return array[0]
 
 
+RANKINGS = ("mean", "max", "difference")
+
+
+def rank_channels(activations: Any, count: int, by: str = "mean",
+                  other: Any = None) -> list[int]:
+    """The `count` channels that score highest, by mean, by maximum, or by difference.
+
+    Args:
+        activations: float `(1, H, W, C)`, one layer's activations.
+        count: How many channels to return, `1 <= count <= C`.
+        by: `"mean"` (most active on average), `"max"` (the strongest single
+            response: a feature that fires in one place only) or
+            `"difference"` (largest `|mean - other's mean|`: what tells two
+            images apart; sizes may differ).
+        other: The second image's activations at the same layer, for
+            `by="difference"`.
+
+    Returns:
+        `count` channel indices, highest score first (ties: lower index first).
+
+    Raises:
+        ValueError: For a bad shape, count or ranking, or `other` missing or
+            with another number of channels.
+    """
+    array = _as_activations(activations)
+    num_channels = array.shape[-1]
+    if not isinstance(count, (int, np.integer)) or not 1 <= count <= num_channels:
+        raise ValueError(f"count must be a whole number from 1 to {num_channels} (the number "
+                         f"of channels), got {count!r}.")
+    if by not in RANKINGS:
+        raise ValueError(f"by must be one of {', '.join(RANKINGS)}, got {by!r}.")
+    if by == "mean":
+        scores = array.mean(axis=(0, 1))
+    elif by == "max":
+        scores = array.max(axis=(0, 1))
+    else:
+        if other is None:
+            raise ValueError("by='difference' compares two images: pass the other image's "
+                             "activations as other=...")
+        second = _as_activations(other)
+        if second.shape[-1] != num_channels:
+            raise ValueError(f"other has {second.shape[-1]} channels, activations "
+                             f"{num_channels}: take both at the same layer.")
+        scores = np.abs(array.mean(axis=(0, 1)) - second.mean(axis=(0, 1)))
+    order = np.argsort(-scores, kind="stable")
+    return [int(channel) for channel in order[:count]]
+
+
 def most_active_channels(activations: Any, count: int) -> list[int]:
-    """Finds the channels with the largest mean activation.
+    """Finds the channels with the largest mean activation (`rank_channels(by="mean")`).
 
     Args:
         activations: float `(1, H, W, C)`, one layer's activations.
@@ -35,14 +83,7 @@ def most_active_channels(activations: Any, count: int) -> list[int]:
     Raises:
         ValueError: If the shape is wrong or `count` is out of range.
     """
-    array = _as_activations(activations)
-    num_channels = array.shape[-1]
-    if not isinstance(count, (int, np.integer)) or not 1 <= count <= num_channels:
-        raise ValueError(f"count must be a whole number from 1 to {num_channels} (the number "
-                         f"of channels), got {count!r}.")
-    means = array.mean(axis=(0, 1))
-    order = np.argsort(-means, kind="stable")
-    return [int(channel) for channel in order[:count]]
+    return rank_channels(activations, count, by="mean")
 
 
 def plot_activations(activations: Any, channels: Sequence[int] | None = None,

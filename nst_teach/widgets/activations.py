@@ -29,6 +29,9 @@ from nst_teach.widgets.common import (
 )
 
 
+NEEDS_COMPARE = "Rank by difference compares two images: tick compare."
+
+
 class ActivationExplorer(_Displayable):
     """Pick an image, a layer and a channel, and see the layer's activations.
 
@@ -79,20 +82,23 @@ class ActivationExplorer(_Displayable):
         self.layer_dropdown = widgets.Dropdown(options=self.layers, description="layer")
         self.channel_slider = widgets.IntSlider(value=0, min=0, max=1, description="channel",
                                                 continuous_update=False)
+        self.rank = widgets.Dropdown(options=list(plots.RANKINGS), value="mean",
+                                     description="rank by")
         self.channel_image = widgets.Image(format="png", layout=picture_layout())
         self.grid_image = widgets.Image(format="png", layout=picture_layout())
         self.info = widgets.HTML()
         self.message = widgets.HTML()
         self.image_dropdown.observe(self._on_selection, names="value")
         self.layer_dropdown.observe(self._on_selection, names="value")
+        self.rank.observe(self._on_selection, names="value")
         self.channel_slider.observe(self._on_channel, names="value")
         self.compare.observe(self._on_compare, names="value")
-        self.second_dropdown.observe(self._on_channel, names="value")
+        self.second_dropdown.observe(self._on_compare, names="value")
         self.upload.observe(self._on_upload, names="value")
         self._widget = widgets.VBox([
             widgets.HBox([self.image_dropdown, self.upload]),
             widgets.HBox([self.compare, self.second_dropdown]),
-            widgets.HBox([self.layer_dropdown, self.channel_slider]),
+            widgets.HBox([self.layer_dropdown, self.channel_slider, self.rank]),
             self.info, self.message,
             widgets.HBox([self.channel_image, self.grid_image]),
         ])
@@ -172,10 +178,17 @@ class ActivationExplorer(_Displayable):
             self._updating = False
         self.info.value = self.describe_layer()
         count = min(self.grid_channels, channels)
-        strongest = plots.most_active_channels(activations, count)
+        by = self.rank.value
+        if self.message.value == NEEDS_COMPARE:
+            self.message.value = ""
+        if by == "difference" and not self.compare.value:
+            by = "mean"
+            self.message.value = NEEDS_COMPARE
+        strongest = plots.rank_channels(activations, count, by=by,
+                                        other=self.compared_activations())
         _show_png(self.grid_image, plots.plot_activations(
             activations, strongest, columns=4,
-            title=f"{self.layer_dropdown.value}: the {count} most active channels"))
+            title=f"{self.layer_dropdown.value}: the top {count} channels by {by}"))
         self._draw_channel()
 
     def _draw_channel(self) -> None:
@@ -200,8 +213,12 @@ class ActivationExplorer(_Displayable):
             self._draw_channel()
 
     def _on_compare(self, change: dict) -> None:
-        self.second_dropdown.disabled = not change["new"]
-        self._on_channel(change)
+        """The compare box or the second image changed (the grid follows when ranking by it)."""
+        self.second_dropdown.disabled = not self.compare.value
+        if self.rank.value == "difference":
+            self.refresh()
+        else:
+            self._on_channel(change)
 
     def _on_upload(self, change: dict) -> None:
         try:
