@@ -46,6 +46,7 @@ from nst_teach.images import load_image, resize_to_max_size, save_image, show_im
 from nst_teach.lbfgs import LBFGS  # noqa: E402
 from nst_teach.losses import StyleTransferLoss  # noqa: E402
 from nst_teach.optimize import StyleTransferResult, compute_losses, device_name, stylize  # noqa: E402
+from nst_teach.result import OptimizerState  # noqa: E402
 from nst_teach.profiles import Profile, current_profile, use_profile  # noqa: E402
 from nst_teach.samples import credits, list_samples, sample_image, sample_names  # noqa: E402
 from nst_teach.settings import default_loss_weights  # noqa: E402
@@ -68,6 +69,7 @@ __all__ = [
     "Run",
     "StyleTransferLoss",
     "StyleTransferResult",
+    "OptimizerState",
     "cache_dir",
     "check_image",
     "checks",

@@ -10,7 +10,6 @@ when the loss blows up.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import threading
 import warnings
@@ -32,6 +31,7 @@ from nst_teach.losses import (
     DEFAULT_STYLE_LAYERS,
     StyleTransferLoss,
 )
+from nst_teach.result import OptimizerState, StyleTransferResult, divergence_message
 from nst_teach.run import RunProtocol
 from nst_teach.settings import (
     DEFAULT_OPTIMIZER,
@@ -40,44 +40,6 @@ from nst_teach.settings import (
     RunSettings,
     split_options,
 )
-
-
-@dataclasses.dataclass
-class StyleTransferResult:
-    """What `stylize` returns.
-
-    Attributes:
-        image: The best image found, float32 `(1, H, W, 3)` in [0, 1].
-        history: One dict per step (step 0 is the initial image) with `step`,
-            `time` (seconds since the loop started, tracing included), `size`
-            (`(H, W)`), `total`, `content`, `style`, `tv`, and the per-layer
-            terms `content/<layer>` and `style/<layer>`.
-        status: `"completed"`, `"stopped"`, `"interrupted"`, `"not finite"` or
-            `"diverged"` (the loss never went below its start, or rose for many
-            steps: see `divergence_message`).
-        message: A sentence on how the run ended.
-        device: Where it ran, e.g. `"CPU"` or `"GPU:0"`.
-        settings: Every option, resolved (weights source, layers, ...).
-        best_step: The step whose image is `image`.
-    """
-
-    image: np.ndarray
-    history: list
-    status: str
-    message: str
-    device: str
-    settings: dict
-    best_step: int
-
-    @property
-    def losses(self) -> dict:
-        """The loss terms of `image` (empty if no step was evaluated)."""
-        return self.history[self.best_step] if self.history else {}
-
-    def __repr__(self) -> str:
-        return (f"StyleTransferResult(image={self.image.shape}, steps={len(self.history) - 1}, "
-                f"best_step={self.best_step}, total={self.losses.get('total', float('nan')):.4g}, "
-                f"status={self.status!r}, device={self.device!r})")
 
 
 def device_name() -> str:
@@ -171,7 +133,8 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             sizes: Sequence[int] | None = None, style_statistic: str = "gram",
             preserve_colors: str | None = None,
             color_matching_method: str = "mean_covariance",
-            recompute: bool = False, precision: str = "auto") -> StyleTransferResult:
+            recompute: bool = False, precision: str = "auto",
+            resume: OptimizerState | None = None) -> StyleTransferResult:
     """Paints `content` in the style of `style` by optimizing its pixels.
 
     The options are grouped, and documented field by field, where they are
@@ -191,8 +154,9 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
         style_blend_weights, style_masks, style_scale, sizes, preserve_colors,
             color_matching_method: The controls of lesson 08: see
             `ControlSettings`.
-        optimizer, num_steps, learning_rate, optimizer_options, init, seed:
-            How it is minimized: see `RunSettings` (Adam by default).
+        optimizer, num_steps, learning_rate, optimizer_options, init, seed,
+            resume: How it is minimized: see `RunSettings` (Adam by default;
+            `resume=result.optimizer_state` continues an earlier run).
         callbacks: Functions `f(run)` or `Callback` objects (see callbacks.py).
         progress: Show a progress bar.
         stop_event: A `threading.Event`; setting it ends the loop after the
@@ -211,7 +175,8 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
                         pooling, style_statistic, recompute, precision)
     control = ControlSettings(style_blend_weights, style_masks, style_scale, sizes,
                               preserve_colors, color_matching_method)
-    run_settings = RunSettings(optimizer, num_steps, learning_rate, optimizer_options, init, seed)
+    run_settings = RunSettings(optimizer, num_steps, learning_rate, optimizer_options, init, seed,
+                               resume)
     return stylize_with_settings(content, style, loss, control, run_settings, backbone=backbone,
                                  weights=weights, callbacks=callbacks, progress=progress,
                                  stop_event=stop_event, verbose=verbose)
@@ -224,6 +189,7 @@ def stylize_with_settings(content, style, loss: LossSettings, control: ControlSe
                           verbose: bool = True) -> StyleTransferResult:
     """`stylize` with its options already grouped and checked (see `nst_teach.settings`)."""
     inputs = controls.prepare_inputs(content, style, control)
+    _check_resume(run_settings.resume, inputs.content.shape, control.sizes)
     shapes = controls.stage_shapes(inputs.content.shape, control.sizes)
     stage_steps = controls.steps_per_stage(run_settings.num_steps, len(shapes))
     backbone_weights = resolve_weights(backbone, weights, loss.layers, run_settings.seed, verbose)
@@ -235,8 +201,7 @@ def stylize_with_settings(content, style, loss: LossSettings, control: ControlSe
     first_loss = controls.stage_loss(backbone_weights, inputs, shapes[0], **loss_options)
     settings = {**first_loss.settings(), **_run_record(control, run_settings, stage_steps),
                 "recompute": loss.recompute}
-    start = _initial_image(run_settings.init, first_loss, inputs, control.preserve_colors,
-                           run_settings.seed)
+    start = _initial_image(run_settings, first_loss, inputs, control)
     # The current stage's image and best image (step, total); callbacks read them.
     stage = {"image": tf.constant(start),
              "best": {"image": tf.constant(start), "step": 0, "total": np.inf}}
@@ -266,7 +231,8 @@ def stylize_with_settings(content, style, loss: LossSettings, control: ControlSe
     best = stage["best"]
     return StyleTransferResult(image=finish(best["image"].numpy()), history=run.history,
                                status=run.status, message=run.message, device=run.device,
-                               settings=settings, best_step=best["step"])
+                               settings=settings, best_step=best["step"],
+                               optimizer_state=_optimizer_state(run_settings, stage, len(shapes)))
 
 
 def _run_record(control: ControlSettings, run_settings: RunSettings,
@@ -275,15 +241,43 @@ def _run_record(control: ControlSettings, run_settings: RunSettings,
     return {"optimizer": run_settings.optimizer,
             "num_steps": stage_steps[0] if control.sizes is None else stage_steps,
             "learning_rate": run_settings.resolved_learning_rate, "seed": run_settings.seed,
-            "init": run_settings.init if isinstance(run_settings.init, str) else "image",
+            "init": ("resume" if run_settings.resume is not None else run_settings.init
+                     if isinstance(run_settings.init, str) else "image"),
             "sizes": control.sizes, "style_scale": control.style_scale,
             "preserve_colors": control.preserve_colors,
             "color_matching_method": control.color_matching_method}
 
 
-def _initial_image(init, loss: StyleTransferLoss, inputs: controls.StyleInputs, preserve_colors,
-                   seed: int) -> np.ndarray:
-    """The first stage's start: `initial_image`, an init image resized and colour-prepared."""
+def _check_resume(state: OptimizerState | None, content_shape: tuple, sizes) -> None:
+    """A resumed run has one size, the state's (checked before any weight is loaded)."""
+    if state is None:
+        return
+    if sizes is not None:
+        raise ValueError("resume continues a one-size run: leave sizes=None.")
+    if tuple(state.image.shape) != tuple(content_shape):
+        raise ValueError(f"resume's image is {state.image.shape[1]} x {state.image.shape[2]} px "
+                         f"but the content is {content_shape[1]} x {content_shape[2]}: continue "
+                         "at the same size, or start afresh with init=result.image.")
+
+
+def _optimizer_state(run_settings: RunSettings, stage: dict,
+                     num_stages: int) -> OptimizerState | None:
+    """The last step's image and optimizer, to resume a one-size run that took a step."""
+    steps = stage.get("steps", 0)
+    if num_stages > 1 or steps == 0:
+        return None
+    earlier = 0 if run_settings.resume is None else run_settings.resume.steps
+    return OptimizerState(run_settings.optimizer, stage["solver"], stage["image"].numpy(),
+                          earlier + steps)
+
+
+def _initial_image(run_settings: RunSettings, loss: StyleTransferLoss,
+                   inputs: controls.StyleInputs, control: ControlSettings) -> np.ndarray:
+    """The first stage's start: `initial_image`, an init image resized and colour-prepared,
+    or the image of a resumed run (same size, one stage)."""
+    init, preserve_colors = run_settings.init, control.preserve_colors
+    if run_settings.resume is not None:
+        return initial_image(run_settings.resume.image, loss.content_image, inputs.styles[0], 0)
     if not isinstance(init, str):
         init = check_image(init, "init")
         if preserve_colors == "luminance":
@@ -292,7 +286,7 @@ def _initial_image(init, loss: StyleTransferLoss, inputs: controls.StyleInputs, 
             init = check_image(luminance_image(init), "init")
         if inputs.content.shape != loss.content_image.shape:  # coarse to fine: first stage
             init = resize_image(init, tuple(loss.content_image.shape[1:3]))
-    return initial_image(init, loss.content_image, inputs.styles[0], seed)
+    return initial_image(init, loss.content_image, inputs.styles[0], run_settings.seed)
 
 
 def _optimize_stage(loss: StyleTransferLoss, start: np.ndarray, num_steps: int, new_optimizer,
@@ -307,7 +301,7 @@ def _optimize_stage(loss: StyleTransferLoss, start: np.ndarray, num_steps: int, 
     image = tf.Variable(start)
     solver = new_optimizer()
     best = {"image": tf.identity(image), "step": run.step, "total": np.inf}
-    stage.update(image=image, best=best)
+    stage.update(image=image, best=best, solver=solver, steps=0)
     evaluate = tf.function(lambda: loss_and_gradient(image, loss))
 
     def record(losses) -> bool:
@@ -326,6 +320,7 @@ def _optimize_stage(loss: StyleTransferLoss, start: np.ndarray, num_steps: int, 
     while finite and run.step < end and not protocol.stop_requested():
         losses, gradient = take_step(solver, image, evaluate, losses, gradient)
         run.step += 1
+        stage["steps"] += 1
         finite = record(losses)
         protocol.after_step()
     return finite
@@ -354,37 +349,3 @@ def _set_status(protocol: RunProtocol, best: dict) -> None:
         protocol.finish("diverged", diverged)
     else:
         protocol.finish("completed", f"Completed {run.step} steps.")
-
-
-def divergence_message(history: Sequence[Mapping[str, Any]], best_step: int,
-                       rising_steps: int = 10) -> str | None:
-    """Says whether a finished run diverged, and what to do; None if it did not.
-
-    A run diverged when its last stage's loss never went below that stage's
-    first value, or when the loss rose at each of the last `rising_steps` steps
-    and ended above 1.5 times the best one.
-
-    Args:
-        history: The run's history (dicts with "step", "total", "size").
-        best_step: The step of the best image of the last stage.
-        rising_steps: How many rising steps in a row count as diverging.
-
-    Returns:
-        A message naming the fix, or None.
-    """
-    stage = [entry for entry in history if entry.get("size") == history[-1].get("size")]
-    if len(stage) < 2:
-        return None
-    totals = [entry["total"] for entry in stage]
-    advice = ("Lower the learning rate (learning_rate=...) or the loss weights, or use "
-              "optimizer='adam' or 'lbfgs'.")
-    if best_step == stage[0]["step"]:
-        return (f"The loss never went below its starting value ({totals[0]:.4g}) in "
-                f"{len(stage) - 1} steps; returning the starting image. {advice}")
-    tail = totals[-rising_steps - 1:]
-    if (len(tail) == rising_steps + 1 and all(b > a for a, b in zip(tail, tail[1:]))
-            and totals[-1] > 1.5 * min(totals)):
-        return (f"The loss rose for the last {rising_steps} steps, to {totals[-1]:.4g} from "
-                f"its best {min(totals):.4g} (step {best_step}); returning the best image. "
-                f"{advice}")
-    return None

@@ -34,6 +34,7 @@ from nst_teach.core.losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
 from nst_teach.core.vgg import BackboneWeights
 from nst_teach.lbfgs import LBFGS
 from nst_teach.losses import layer_weights
+from nst_teach.result import OptimizerState
 from nst_teach.statistics import STYLE_STATISTICS
 
 POOLINGS = ("max", "average")
@@ -259,12 +260,18 @@ class RunSettings:
         init: `"content"`, `"style"`, `"noise"` (seeded) or an image to start from (to
             continue an earlier run; with `sizes`, resized to the first stage).
         seed: Seed for the noise init and for random weights.
+        resume: An earlier run's `result.optimizer_state`: start from its last image
+            with its optimizer as it was (Adam's moments and step count, L-BFGS's
+            memory), as if that run had gone on. Same optimizer, one size (no
+            `sizes`), `init` left at its default; a `learning_rate` given here
+            replaces the state's.
         resolved_learning_rate: Set when made: the rate Adam or SGD uses (the
             default when `learning_rate` is None); None for L-BFGS.
 
     Raises:
         ValueError: On construction, for an unknown optimizer, a learning
-            rate <= 0, options the optimizer does not take, or a bad init.
+            rate <= 0, options the optimizer does not take, a bad init, or a
+            `resume` that does not fit.
     """
 
     optimizer: str = DEFAULT_OPTIMIZER
@@ -273,6 +280,7 @@ class RunSettings:
     optimizer_options: Mapping[str, Any] | None = None
     init: Any = "content"
     seed: int = 0
+    resume: OptimizerState | None = None
 
     resolved_learning_rate: float | None = dataclasses.field(init=False, default=None)
 
@@ -284,9 +292,33 @@ class RunSettings:
         if isinstance(self.init, str) and self.init not in ("content", "style", "noise"):
             raise ValueError(f"Unknown init {self.init!r}: use 'content', 'style', 'noise' "
                              "or an image.")
+        if self.resume is not None:
+            self._check_resume()
+
+    def _check_resume(self) -> None:
+        state = self.resume
+        if not isinstance(state, OptimizerState):
+            raise ValueError(f"resume must be an earlier result's optimizer_state, got "
+                             f"{type(state).__name__}.")
+        if state.optimizer != self.optimizer:
+            raise ValueError(f"resume holds the state of {state.optimizer!r}, but optimizer is "
+                             f"{self.optimizer!r}: continue with optimizer={state.optimizer!r}, "
+                             "or start afresh with init=result.image.")
+        if self.optimizer_options:
+            raise ValueError("optimizer_options cannot change when resuming: the optimizer "
+                             "keeps its own; start afresh with init=result.image instead.")
+        if not (isinstance(self.init, str) and self.init == "content"):
+            raise ValueError("Give init or resume, not both: resume starts from the state's "
+                             "last image.")
+        if self.resolved_learning_rate is not None and self.learning_rate is None:
+            object.__setattr__(self, "resolved_learning_rate", state.solver.learning_rate)
 
     def new_optimizer(self):
-        """A fresh optimizer (each coarse-to-fine stage starts with one)."""
+        """A fresh optimizer (each coarse-to-fine stage starts with one), or the resumed one."""
+        if self.resume is not None:
+            if self.learning_rate is not None:
+                self.resume.solver.learning_rate = self.resolved_learning_rate
+            return self.resume.solver
         return make_optimizer(self.optimizer, self.learning_rate,
                               **dict(self.optimizer_options or {}))
 
