@@ -137,9 +137,8 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             resume: OptimizerState | None = None) -> StyleTransferResult:
     """Paints `content` in the style of `style` by optimizing its pixels.
 
-    The options are grouped, and documented field by field, where they are
-    defined and checked (`nst_teach.settings`): `stylize` builds the three
-    settings and runs `stylize_with_settings`.
+    The options are documented and checked where they are defined (the three
+    settings of `nst_teach.settings`); `stylize_with_settings` runs them.
 
     Args:
         content: float32 `(1, H, W, 3)` in [0, 1], or a path, URL or bytes.
@@ -159,8 +158,7 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             `resume=result.optimizer_state` continues an earlier run).
         callbacks: Functions `f(run)` or `Callback` objects (see callbacks.py).
         progress: Show a progress bar.
-        stop_event: A `threading.Event`; setting it ends the loop after the
-            current step and keeps the best image (widgets use this).
+        stop_event: A `threading.Event`: set, it ends the loop after the step.
         verbose: Print which weights were chosen and how the run ended.
 
     Returns:

@@ -74,3 +74,67 @@ def test_step_and_result_status_lines():
         "Completed 3 steps. 2.0 s on CPU; showing the best image (step 3, total loss 12.5).")
     assert studio_logic.image_note("style", "swirls", np.zeros((1, 4, 6, 3))) == \
         "style: swirls, 4 × 6 px."
+
+
+# ----- lesson 08's controls, the filmstrip, compare and Continue -----
+
+def test_control_settings_are_stylize_keywords():
+    settings = studio_logic.control_settings("adam", 0.03, "average", 0.5, "colour matching")
+    assert settings == {"learning_rate": 0.03, "pooling": "average", "style_scale": 0.5,
+                        "preserve_colors": "color_matching"}
+    nst.settings.split_options(**settings)
+    assert studio_logic.control_settings("lbfgs", 0.0, "max", 1.0, "off")["learning_rate"] is None
+    with pytest.raises(ValueError, match="learning rate must be > 0; it is -1"):
+        studio_logic.control_settings("sgd", -1, "max", 1.0, "off")
+
+
+@pytest.mark.parametrize("preset", list(studio_logic.MASK_PRESETS))
+def test_mask_pairs_are_complementary_at_any_size(preset):
+    for size in [(32, 48), (17, 9)]:
+        first, second = studio_logic.mask_pair(preset, size)
+        assert first.shape == second.shape == (1, *size, 1) and first.dtype == np.float32
+        np.testing.assert_array_equal(first + second, 1.0)
+        assert 0 < first.mean() < 1  # both styles get a region
+
+
+def test_mask_pair_regions_and_unknown_preset():
+    first, _ = studio_logic.mask_pair("left | right", (4, 8))
+    np.testing.assert_array_equal(first[0, :, :, 0], [[1] * 4 + [0] * 4] * 4)
+    centre, _ = studio_logic.mask_pair("ellipse | outside", (21, 21))
+    assert centre[0, 10, 10, 0] == 1 and centre[0, 0, 0, 0] == 0
+    with pytest.raises(ValueError, match="Unknown mask preset 'diagonal'"):
+        studio_logic.mask_pair("diagonal", (8, 8))
+
+
+def test_mask_picture_dims_the_second_region_only():
+    content = np.full((1, 4, 8, 3), 0.8, np.float32)
+    first, _ = studio_logic.mask_pair("left | right", (4, 8))
+    picture = studio_logic.mask_picture(content, first)
+    np.testing.assert_allclose(picture[0, :, :4], 0.8)
+    np.testing.assert_allclose(picture[0, :, 4:], 0.8 * nst.masks.DIMMING)
+
+
+@pytest.mark.parametrize("num_steps, frames, expected", [
+    (200, 5, [0, 50, 100, 150, 200]), (5, 6, [0, 1, 2, 3, 4, 5]), (3, 6, [0, 1, 2, 3]),
+    (100, 6, [0, 20, 40, 60, 80, 100])])
+def test_filmstrip_steps(num_steps, frames, expected):
+    assert studio_logic.filmstrip_steps(num_steps, frames) == expected
+
+
+def test_settings_lines_bold_what_differs_and_escape():
+    lines = studio_logic.settings_lines({"optimizer": "adam", "style": "<x>", "tv": 1.0},
+                                        {"optimizer": "adam", "style": "<x>", "tv": 0.0})
+    assert lines == ["optimizer: adam", "style: &lt;x&gt;", "<b>tv: 1.0</b>"]
+    assert studio_logic.settings_lines({"tv": 1.0}) == ["tv: 1.0"]
+
+
+def test_continue_plan_resumes_only_when_nothing_that_matters_changed():
+    state = nst.OptimizerState("adam", solver=None, image=np.zeros((1, 2, 2, 3)), steps=7)
+    last = {"optimizer": "adam", "num_steps": 5, "pooling": "max", "start": "content"}
+    resume, note = studio_logic.continue_plan(last, {**last, "num_steps": 50, "start": "noise"},
+                                              state)
+    assert resume and "resumes adam from its last step (7 steps so far)" in note
+    resume, note = studio_logic.continue_plan(last, {**last, "pooling": "average"}, state)
+    assert not resume and "pooling changed since the last run" in note
+    resume, note = studio_logic.continue_plan(last, last, None)
+    assert not resume and "afresh" in note

@@ -426,22 +426,103 @@ def test_studio_stop_ends_within_a_couple_of_steps(studio):
     assert "Stopped at step" in studio.status.value
 
 
-def test_studio_continue_starts_from_the_result(studio, monkeypatch):
-    studio.steps.value = 3
-    studio.run(blocking=True)
-    first = studio.image
-    seen = {}
+def spy_on_stylize(monkeypatch):
+    """Records the keywords of every `stylize` call the Studio makes (and still runs it)."""
+    calls = []
     original = widgets.studio.stylize
 
     def spy(*args, **options):
-        seen["init"] = options["init"]
+        calls.append({"styles": args[1], **options})
         return original(*args, **options)
 
     monkeypatch.setattr(widgets.studio, "stylize", spy)
+    return calls
+
+
+def test_studio_continue_resumes_the_optimizer_state(studio, monkeypatch):
+    studio.steps.value = 3
+    studio.run(blocking=True)
+    state = studio.result.optimizer_state
+    assert state.steps == 3
+    calls = spy_on_stylize(monkeypatch)
     studio.continue_button.click()
     assert studio.wait(120)
-    assert seen["init"] is first
+    assert calls[-1]["resume"] is state and calls[-1]["init"] == "content"
+    assert studio.result.optimizer_state.steps == 6  # the same Adam went on
     assert [record["step"] for record in studio.history] == list(range(7))
+    assert studio.history[4]["total"] == pytest.approx(studio.result.history[1]["total"])
+
+
+def test_studio_continue_restarts_and_says_why_when_a_setting_changed(studio, monkeypatch):
+    studio.steps.value = 3
+    studio.run(blocking=True)
+    first = studio.image
+    calls = spy_on_stylize(monkeypatch)
+    studio.pooling.value = "average"
+    studio.continue_run()
+    assert "restarts adam from the best image: pooling changed" in studio.status.value
+    assert studio.wait(120)
+    assert calls[-1]["resume"] is None and calls[-1]["init"] is first
+    assert [record["step"] for record in studio.history] == list(range(7))
+
+
+def test_studio_passes_lesson_08_controls_and_the_learning_rate(studio, monkeypatch):
+    studio.steps.value = 2
+    studio.init.value = "noise"
+    studio.learning_rate.value = 0.05
+    studio.style_scale.value = 0.5
+    studio.preserve_colors.value = "luminance"
+    calls = spy_on_stylize(monkeypatch)
+    studio.run(blocking=True)
+    assert studio.error is None, studio.status.value
+    call = calls[-1]
+    assert (call["init"], call["learning_rate"], call["style_scale"], call["preserve_colors"]) == (
+        "noise", 0.05, 0.5, "luminance")
+    assert call["style_masks"] is None
+    studio.optimizer.value = "lbfgs"
+    assert studio.learning_rate.disabled and studio.settings()["learning_rate"] is None
+    studio.optimizer.value = "sgd"
+    assert not studio.learning_rate.disabled
+    assert studio.learning_rate.value == nst.settings.OPTIMIZER_DEFAULTS["sgd"]["learning_rate"]
+    studio.learning_rate.value = 0.0
+    studio.run_button.click()
+    assert "learning rate must be &gt; 0" in studio.status.value
+
+
+def test_studio_second_style_with_a_mask_preset(studio, monkeypatch):
+    assert studio.mask_preset.disabled and studio.mask_preview.layout.display == "none"
+    studio.second_style.value = "mosaic"
+    assert not studio.mask_preset.disabled and studio.mask_preview.layout.display is None
+    preview_left_right = studio.mask_preview.value
+    studio.mask_preset.value = "top | bottom"
+    assert studio.mask_preview.value != preview_left_right
+    studio.steps.value = 2
+    calls = spy_on_stylize(monkeypatch)
+    studio.run(blocking=True)
+    assert studio.error is None, studio.status.value
+    styles, masks = calls[-1]["styles"], calls[-1]["style_masks"]
+    assert len(styles) == 2 and max(styles[1].shape[1:3]) == studio.size.value
+    np.testing.assert_array_equal(masks[0][0, :16], 1.0)  # the first style on the top half
+    np.testing.assert_array_equal(masks[0] + masks[1], 1.0)
+    assert studio.describe(studio.settings())["regions"] == "top | bottom"
+
+
+def test_studio_filmstrip_and_compare(studio):
+    studio.steps.value = 5
+    studio.run(blocking=True)
+    captions = [frame.children[1].value for frame in studio.filmstrip.children]
+    assert captions == [f"step {step}" for step in nst.widgets.studio_logic.filmstrip_steps(5)]
+    assert studio.comparison.children == ()
+    studio.compare.value = True
+    studio.tv_weight.value = 0.0
+    studio.run(blocking=True)
+    last, this = studio.comparison.children
+    assert "<b>last run</b>" in last.children[1].value
+    assert "<b>tv_weight: 0.0</b>" in this.children[1].value  # what differs is in bold
+    assert "<b>optimizer" not in this.children[1].value
+    studio.steps.value = 4
+    studio.continue_run(blocking=True)  # the filmstrip goes on from the earlier steps
+    assert studio.filmstrip.children[0].children[1].value == "step 5"
 
 
 def test_studio_shows_errors_in_the_status_line(studio, monkeypatch):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import numpy as np
 
 from nst_teach import presets
 from nst_teach.backbone_weights import load_weights
-from nst_teach.callbacks import Callback, Run
+from nst_teach.callbacks import Run
 from nst_teach.core.vgg import BackboneWeights
 from nst_teach.estimate import MemoryBudgetWarning
 from nst_teach.images import (
@@ -26,7 +25,6 @@ from nst_teach.images import (
 )
 from nst_teach.optimize import device_name, stylize
 from nst_teach.profiles import current_profile
-from nst_teach.samples import KINDS, SampleFallbackWarning, sample_image
 from nst_teach.settings import (
     OPTIMIZER_DEFAULTS,
     default_loss_weights,
@@ -40,35 +38,13 @@ from nst_teach.widgets.common import (
     _Displayable,
     _error_html,
     readable_error,
-    uploaded_files,
 )
 from nst_teach.widgets.loss_plot import LossPlot
+from nst_teach.widgets.studio_images import StudioImages
+from nst_teach.widgets.studio_monitor import StudioMonitor, comparison_panel
 
 
-class _StudioMonitor(Callback):
-    """Updates a Studio's preview, progress bar and status, throttled by time."""
-
-    def __init__(self, studio: Studio, every_seconds: float):
-        super().__init__(every=1)
-        self.studio, self.every_seconds = studio, every_seconds
-        self._next_update = 0.0
-
-    def on_start(self, run: Run) -> None:
-        self.studio.progress.max = max(1, run.num_steps)
-        self.studio.progress.value = 0
-        self._next_update = 0.0
-
-    def on_step(self, run: Run) -> None:
-        now = time.perf_counter()
-        if now >= self._next_update or run.step == run.num_steps:
-            self._next_update = now + self.every_seconds
-            self.studio.show_run(run, run.image())
-
-    def on_end(self, run: Run) -> None:
-        self.studio.progress.value = min(run.step, self.studio.progress.max)
-
-
-class Studio(_Displayable):
+class Studio(StudioImages, _Displayable):
     """A style-transfer dashboard: images, settings, Run / Stop / Continue, preview, Save.
 
     The optimization runs in a background thread (`nst.stylize` with
@@ -88,7 +64,17 @@ class Studio(_Displayable):
     slider offers (`sources[kind][name]`); `content` and `style` are resized
     from it (`nst.resize_to_max_size`) to the chosen size, again whenever a
     run starts. The style layers (`style_layer_boxes`) and the content layer
-    go to `stylize` too.
+    go to `stylize` too, and so do lesson 08's controls: "start from"
+    (`init`), the learning rate (Adam and SGD), pooling, style scale, colour
+    preservation, and a second style with a mask preset (`mask_preset`, two
+    complementary regions shown over the content in `mask_preview`).
+
+    The filmstrip shows the image at six evenly spaced steps of each run;
+    with "compare" ticked, the last run stays beside the new one with both
+    settings listed (what differs in bold). Continue resumes the optimizer's
+    state (Adam's moments, L-BFGS's memory: `stylize(resume=...)`) when only
+    the steps or the start changed; otherwise it restarts from the best image
+    and the status line says what changed (`continue_note`).
 
     Args:
         content: The content image (array, path, URL, bytes...).
@@ -128,13 +114,17 @@ class Studio(_Displayable):
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._linking = self._updating = self._applying_preset = False
-        self.monitor = _StudioMonitor(self, preview_seconds)
+        self.monitor = StudioMonitor(self, preview_seconds)
+        self.continue_note = ""  # what the last Continue did with the optimizer's state
+        self.step_offset = 0  # the steps of the runs a Continue goes on from
+        self.last_run: dict | None = None  # the last run's description, image, state
         # The loss plot is drawn at most once a second and within 2% of the run,
         # which leaves room for the preview in a 5% budget (the overhead
         # benchmarks/bench_studio.py measures is in docs/benchmarks.md).
         self.loss_plot = LossPlot(every_seconds=max(1.0, preview_seconds), max_overhead=0.02)
         studio_controls.build_image_controls(self, max_size)
         studio_controls.build_layer_controls(self)
+        studio_controls.build_more_controls(self)
         studio_controls.build_run_controls(self, defaults, output_path)
 
     # ----- widgets -----
@@ -146,6 +136,26 @@ class Studio(_Displayable):
 
     def _on_optimizer(self, change: dict) -> None:
         self.steps.value = OPTIMIZER_DEFAULTS[change["new"]]["num_steps"]
+        self.learning_rate.value = OPTIMIZER_DEFAULTS[change["new"]]["learning_rate"]
+        self.learning_rate.disabled = change["new"] == "lbfgs"  # its line search sets the step
+
+    def _on_regions(self, change: dict | None = None) -> None:
+        """The second style or its mask changed: show where each style goes."""
+        two = self.second_style.value != studio_logic.NO_SECOND_STYLE
+        if two and change is not None and change["owner"] is self.second_style:
+            try:
+                self.source("style", self.second_style.value)
+            except LOAD_ERRORS as error:
+                self.status.value = _error_html(f"Could not load sample {change['new']}: "
+                                                f"{readable_error(error)}")
+                self.second_style.value = studio_logic.NO_SECOND_STYLE
+                return
+        self.mask_preset.disabled = not two or self.running
+        self.mask_preview.layout.display = None if two else "none"
+        if two:
+            first, _ = studio_logic.mask_pair(self.mask_preset.value, self.content.shape[1:3])
+            self.mask_preview.value = image_to_png_bytes(resize_to_max_size(
+                studio_logic.mask_picture(self.content, first), 192))
 
     def _on_strength(self, change: dict) -> None:
         if not self._linking:
@@ -196,97 +206,6 @@ class Studio(_Displayable):
         except (RuntimeError, ValueError, OSError) as error:
             self.status.value = _error_html(readable_error(error))
 
-    # ----- images -----
-
-    def load_images(self) -> None:
-        """Sets `content` and `style` from the chosen sources at the chosen size."""
-        for kind in KINDS:
-            image = resize_to_max_size(self.sources[kind][self.pickers[kind].value],
-                                       self.size.value)
-            setattr(self, kind, image)  # self.content or self.style
-            self._show_thumbnail(kind)
-        if self.image is None:  # no result yet: the preview shows the content
-            self.preview.value = image_to_jpeg_bytes(self.content)
-
-    def add_upload(self, kind: str, file_name: str, content: bytes) -> bool:
-        """Uses an uploaded file as the content or style image (and adds it to the picker).
-
-        Args:
-            kind: `"content"` or `"style"`.
-            file_name: The file's name, shown in the picker as `"upload: <name>"`.
-            content: The file's bytes (at most `MAX_UPLOAD_BYTES`).
-
-        Returns:
-            True if it is used; False if not (too large, not an image, a run
-            going), with the reason in the status line.
-        """
-        problem = studio_logic.upload_problem(self.running, file_name, len(content))
-        if problem is None:
-            try:
-                image = load_image(content, max_size=self.size_limit)
-            except LOAD_ERRORS as error:
-                problem = f"Could not load {file_name}: {readable_error(error)}"
-        if problem is not None:
-            self.status.value = _error_html(problem)
-            return False
-        name = f"upload: {file_name}"
-        self.sources[kind][name] = image
-        picker = self.pickers[kind]
-        self._updating = True
-        try:
-            if name not in picker.options:
-                picker.options = [*picker.options, name]
-            picker.value = name
-        finally:
-            self._updating = False
-        self._use(kind, name)
-        return True
-
-    def _on_pick(self, kind: str, change: dict) -> None:
-        """A picker changed: load the sample (once) and use it, or go back and say why."""
-        if self._updating:
-            return
-        name, notes = change["new"], []
-        problem = studio_logic.BUSY if self.running else None
-        if problem is None and name not in self.sources[kind]:
-            try:
-                with warnings.catch_warnings(record=True) as notes:
-                    warnings.simplefilter("always", SampleFallbackWarning)
-                    self.sources[kind][name] = sample_image(name, max_size=self.size_limit)
-            except LOAD_ERRORS as error:
-                problem = f"Could not load sample {name}: {readable_error(error)}"
-        if problem is not None:
-            self._updating = True
-            try:
-                self.pickers[kind].value = change["old"]
-            finally:
-                self._updating = False
-            self.status.value = _error_html(problem)
-            return
-        self._use(kind, name, " ".join(str(note.message) for note in notes))
-
-    def _use(self, kind: str, name: str, note: str = "") -> None:
-        self.load_images()
-        self.status.value = html.escape(studio_logic.image_note(kind, name, getattr(self, kind),
-                                                                note))
-
-    def _on_upload(self, kind: str, change: dict) -> None:
-        try:
-            files = uploaded_files(change["new"])
-        except (KeyError, TypeError) as error:
-            self.status.value = _error_html(f"Could not read the upload: {readable_error(error)}")
-            return
-        for file_name, content in files:
-            self.add_upload(kind, file_name, content)
-
-    def _on_size(self, change: dict) -> None:
-        if not self.running:  # otherwise the next run loads them
-            self.load_images()
-
-    def _show_thumbnail(self, kind: str) -> None:
-        image = getattr(self, kind)  # self.content or self.style
-        self.thumbnails[kind].value = image_to_png_bytes(resize_to_max_size(image, 192))
-
     # ----- running -----
 
     @property
@@ -298,31 +217,59 @@ class Studio(_Displayable):
         """The options the next run passes to `nst.stylize`, read from the widgets."""
         fields = {"content_weight": self.content_weight, "style_weight": self.style_weight,
                   "tv_weight": self.tv_weight}
-        return studio_logic.run_settings(
+        return {**studio_logic.run_settings(
             self.optimizer.value, self.steps.value,
             {(field.description, keyword): field.value for keyword, field in fields.items()},
             self.content_layer.value,
-            [name for name, box in self.style_layer_boxes.items() if box.value])
+            [name for name, box in self.style_layer_boxes.items() if box.value]),
+            **studio_logic.control_settings(
+                self.optimizer.value, self.learning_rate.value, self.pooling.value,
+                self.style_scale.value, self.preserve_colors.value)}
 
-    def run(self, blocking: bool = False, init: Any = "content") -> None:
+    def describe(self, settings: dict) -> dict:
+        """A run's settings with its images and size: what compare lists, Continue checks."""
+        two = self.second_style.value != studio_logic.NO_SECOND_STYLE
+        return {"content": self.pickers["content"].value, "style": self.pickers["style"].value,
+                "second style": self.second_style.value,
+                "regions": self.mask_preset.value if two else "-",
+                "image size": self.size.value, "start": self.init.value, **settings}
+
+    def styles_and_masks(self) -> tuple[Any, list | None]:
+        """The style (or the two styles) and their masks (None for one style), at the size."""
+        if self.second_style.value == studio_logic.NO_SECOND_STYLE:
+            return self.style, None
+        second = resize_to_max_size(self.source("style", self.second_style.value),
+                                    self.size.value)
+        return ([self.style, second],
+                studio_logic.mask_pair(self.mask_preset.value, self.content.shape[1:3]))
+
+    def run(self, blocking: bool = False, init: Any = None, resume: Any = None) -> None:
         """Starts an optimization in a background thread.
 
         Args:
             blocking: Wait until it ends.
-            init: `"content"`, `"style"`, `"noise"` or an image to start from.
+            init: `"content"`, `"style"`, `"noise"` or an image to start from
+                (None: the "start from" menu's choice). An image continues the
+                history (the loss plot goes on); a name starts afresh.
+            resume: An `OptimizerState` to go on from (what Continue passes).
 
         Raises:
             RuntimeError: If a run is already going.
-            ValueError: If a loss weight is negative or no style layer is checked.
+            ValueError: If a loss weight or the learning rate is not valid, no
+                style layer is checked, or a sample cannot be loaded.
         """
         if self.running:
             raise RuntimeError("A run is already going: press Stop (or call stop()) first.")
         settings = self.settings()
         self.load_images()  # at the chosen size, from the sources
-        if isinstance(init, str):
+        styles, style_masks = self.styles_and_masks()
+        init = self.init.value if init is None else init
+        if resume is None and isinstance(init, str):
             self.history = []  # a fresh start: forget earlier runs
-        init = studio_logic.start_image(init, self.content.shape)
+        init = "content" if resume is not None else studio_logic.start_image(
+            init, self.content.shape)
         self.loss_plot.earlier = list(self.history)
+        self.step_offset = self.history[-1]["step"] if self.history else 0
         self.error = None
         self._stop_event = threading.Event()
         self._set_running(True)
@@ -331,16 +278,26 @@ class Studio(_Displayable):
             settings["num_steps"], current_profile(announce=False).memory_budget_mb)
         if warning is not None:
             warnings.warn(warning, MemoryBudgetWarning, stacklevel=2)
-        self.status.value = html.escape(status)
-        self._thread = threading.Thread(target=self._optimize, args=(settings, init),
-                                        name="nst_teach-studio", daemon=True)
+        self.status.value = html.escape(f"{status} {self.continue_note}".strip())
+        options = {**settings, "init": init, "resume": resume, "style_masks": style_masks}
+        self._thread = threading.Thread(
+            target=self._optimize, args=(styles, options, self.describe(settings)),
+            name="nst_teach-studio", daemon=True)
         self._thread.start()
         if blocking:
             self.wait()
 
     def continue_run(self, blocking: bool = False) -> None:
-        """Runs again from the best image so far (from the content if there is none)."""
-        self.run(blocking=blocking, init="content" if self.image is None else self.image)
+        """Goes on from the last run: with its optimizer's state when nothing changed,
+        otherwise afresh from its best image; `continue_note` and the status say which."""
+        if self.image is None or self.last_run is None:
+            self.continue_note = ""
+            self.run(blocking=blocking, init="content")
+            return
+        resume, self.continue_note = studio_logic.continue_plan(
+            self.last_run["description"], self.describe(self.settings()), self.last_run["state"])
+        self.run(blocking=blocking, init=self.image,
+                 resume=self.last_run["state"] if resume else None)
 
     def stop(self) -> None:
         """Asks the run to end after the current step; the best image is kept."""
@@ -373,23 +330,35 @@ class Studio(_Displayable):
         self.save_button.disabled = running
         self.stop_button.disabled = not running
         for control in (*self.pickers.values(), *self.uploads.values(), self.size, self.preset,
+                        self.second_style, self.mask_preset,
                         *self.style_layer_boxes.values(), self.content_layer):
             control.disabled = running
+        self.mask_preset.disabled = running or (
+            self.second_style.value == studio_logic.NO_SECOND_STYLE)
 
-    def _optimize(self, settings: dict, init: Any) -> None:
+    def _optimize(self, styles: Any, options: dict, description: dict) -> None:
         """The background thread: one `stylize` call; errors go to the status line."""
         try:
-            result = stylize(self.content, self.style, weights=self.weights, init=init,
+            result = stylize(self.content, styles, weights=self.weights,
                              callbacks=[self.monitor, self.loss_plot], progress=False,
-                             stop_event=self._stop_event, verbose=False, **settings)
-            self._finish(result)
+                             stop_event=self._stop_event, verbose=False, **options)
+            self._finish(result, description)
         except Exception as error:  # noqa: BLE001 - shown to the student, not raised
             self.error = error
             self.status.value = _error_html(f"The run failed: {readable_error(error)}")
         finally:
             self._set_running(False)
 
-    def _finish(self, result) -> None:
+    def _finish(self, result, description: dict) -> None:
+        if self.compare.value and self.last_run is not None:
+            self.comparison.children = comparison_panel(
+                (self.last_run["image"], self.last_run["description"]),
+                (result.image, description))
+        else:
+            self.comparison.children = ()
+        self.last_run = {"description": description, "image": result.image,
+                         "state": result.optimizer_state}
+        self.continue_note = ""
         self.result, self.image = result, result.image
         self.history = self.loss_plot.plotted_history()
         self.preview.value = image_to_jpeg_bytes(result.image)

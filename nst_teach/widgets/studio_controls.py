@@ -23,6 +23,7 @@ from nst_teach.widgets.common import (
     picture_layout,
     style_layer_candidates,
 )
+from nst_teach.widgets.studio_logic import COLOR_OPTIONS, MASK_PRESETS, NO_SECOND_STYLE
 
 
 def build_image_controls(self, max_size: int) -> None:
@@ -106,11 +107,52 @@ def build_run_controls(self, defaults: dict, output_path: str) -> None:
         widgets.HBox([self.preset, self.size]),
         widgets.HBox([self.steps, self.optimizer]),
         self.strength,
+        more_controls_box(self),
         widgets.HBox([self.content_weight, self.style_weight, self.tv_weight]),
         widgets.HBox([widgets.HTML("style layers:"), *self.style_layer_boxes.values()]),
         self.content_layer,
         widgets.HBox([thumbnails, self.preview]),
         self.status, self.progress,
+        widgets.HBox([widgets.HTML("filmstrip:"), self.filmstrip]),
+        self.compare, self.comparison,
         widgets.HBox([self.path, self.save_button]),
         self.loss_plot.widget,
+    ])
+
+
+def build_more_controls(self) -> None:
+    """Init, learning rate, pooling, style scale, colours, a second style and its mask."""
+    wide = {"style": {"description_width": "initial"}}
+    self.init = widgets.Dropdown(options=["content", "style", "noise"], value="content",
+                                 description="start from", **wide)
+    self.learning_rate = widgets.FloatText(
+        value=OPTIMIZER_DEFAULTS[DEFAULT_OPTIMIZER]["learning_rate"], description="learning rate",
+        disabled=DEFAULT_OPTIMIZER == "lbfgs", **wide)
+    self.pooling = widgets.Dropdown(options=["max", "average"], value="max",
+                                    description="pooling")
+    self.style_scale = widgets.FloatSlider(value=1.0, min=0.25, max=2.0, step=0.05,
+                                           description="style scale", continuous_update=False,
+                                           **wide)
+    self.preserve_colors = widgets.Dropdown(options=list(COLOR_OPTIONS), value="off",
+                                            description="keep colours", **wide)
+    self.second_style = widgets.Dropdown(options=[NO_SECOND_STYLE, GIVEN, *sample_names("style")],
+                                         value=NO_SECOND_STYLE, description="second style", **wide)
+    self.mask_preset = widgets.Dropdown(options=list(MASK_PRESETS), value="left | right",
+                                        description="regions", disabled=True)
+    self.mask_preview = widgets.Image(format="png", layout=picture_layout(THUMBNAIL_WIDTH))
+    self.mask_preview.layout.display = "none"
+    self.compare = widgets.Checkbox(value=False, description="compare with the last run",
+                                    indent=False)
+    self.filmstrip = widgets.HBox([])
+    self.comparison = widgets.HBox([])
+    self.second_style.observe(self._on_regions, names="value")
+    self.mask_preset.observe(self._on_regions, names="value")
+
+
+def more_controls_box(self) -> widgets.Widget:
+    """The layout of `build_more_controls`' widgets."""
+    return widgets.VBox([
+        widgets.HBox([self.init, self.learning_rate, self.pooling]),
+        widgets.HBox([self.style_scale, self.preserve_colors]),
+        widgets.HBox([self.second_style, self.mask_preset, self.mask_preview]),
     ])

@@ -7,12 +7,13 @@ preset sets, whether an upload is used, what the status line says) is here.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from nst_teach import presets
+from nst_teach import masks, presets
 from nst_teach.callbacks import Run
 from nst_teach.core.images import check_image, resize_image
 from nst_teach.estimate import memory_warning
@@ -102,3 +103,112 @@ def image_note(kind: str, name: str, image: np.ndarray, note: str = "") -> str:
     """The status line after choosing an image."""
     height, width = image.shape[1:3]
     return f"{kind}: {name}, {height} × {width} px. {note}".strip()
+
+
+# ----- lesson 08's controls, the filmstrip, compare and Continue -----
+
+NO_SECOND_STYLE = "(none)"
+# Two complementary masks per preset: the first style where the mask is 1, the second elsewhere.
+MASK_PRESETS = {
+    "left | right": lambda size: masks.half_mask(size, "left"),
+    "top | bottom": lambda size: masks.half_mask(size, "top"),
+    "ellipse | outside": lambda size: masks.ellipse_mask(size, (0.5, 0.5), (0.3, 0.3)),
+    "rectangle | outside": lambda size: masks.rectangle_mask(size, 0.25, 0.25, 0.75, 0.75),
+}
+CONTINUE_IGNORES = ("num_steps", "start")  # what may change and still resume
+COLOR_OPTIONS = {"off": None, "luminance": "luminance", "colour matching": "color_matching"}
+
+
+def control_settings(optimizer: str, learning_rate: float, pooling: str, style_scale: float,
+                     preserve_colors: str) -> dict:
+    """The keywords of lesson 08's controls and the learning rate, from the Studio's values.
+
+    Args:
+        optimizer: The optimizer (L-BFGS takes no learning rate: its line search sets it).
+        learning_rate: The Adam or SGD step size, > 0.
+        pooling: `"max"` or `"average"`.
+        style_scale: The style's size relative to the output's.
+        preserve_colors: A label of `COLOR_OPTIONS`.
+
+    Raises:
+        ValueError: For a learning rate that is not > 0.
+    """
+    if optimizer != "lbfgs" and not learning_rate > 0:
+        raise ValueError(f"The learning rate must be > 0; it is {learning_rate}.")
+    return {"learning_rate": None if optimizer == "lbfgs" else float(learning_rate),
+            "pooling": pooling, "style_scale": float(style_scale),
+            "preserve_colors": COLOR_OPTIONS[preserve_colors]}
+
+
+def mask_pair(preset: str, size: tuple[int, int]) -> list[np.ndarray]:
+    """The two styles' masks of a preset at `size` `(H, W)`: the shape and its complement.
+
+    Returns:
+        Two float32 `(1, H, W, 1)` masks in [0, 1] that add up to 1 everywhere.
+
+    Raises:
+        ValueError: For an unknown preset.
+    """
+    if preset not in MASK_PRESETS:
+        raise ValueError(f"Unknown mask preset {preset!r}: use one of {list(MASK_PRESETS)}.")
+    first = MASK_PRESETS[preset](tuple(size))
+    return [first, masks.invert_mask(first)]
+
+
+def mask_picture(content: np.ndarray, first_mask: np.ndarray) -> np.ndarray:
+    """The content with the second style's region dimmed: where each style will go.
+
+    Args:
+        content: float32 `(1, H, W, 3)` in [0, 1].
+        first_mask: The first style's mask, `(1, H, W, 1)` in [0, 1].
+
+    Returns:
+        float32 `(1, H, W, 3)` in [0, 1].
+    """
+    return content * (masks.DIMMING + (1 - masks.DIMMING) * first_mask)
+
+
+def filmstrip_steps(num_steps: int, frames: int = 6) -> list[int]:
+    """The steps a filmstrip of `frames` pictures shows: 0, evenly spaced, the last.
+
+    >>> filmstrip_steps(200, 5)
+    [0, 50, 100, 150, 200]
+    """
+    return sorted({round(index * num_steps / (frames - 1)) for index in range(frames)})
+
+
+def settings_lines(settings: Mapping[str, Any], other: Mapping[str, Any] | None = None
+                   ) -> list[str]:
+    """One `"name: value"` line per setting, in bold where it differs from `other`'s (HTML)."""
+    lines = []
+    for name, value in settings.items():
+        text = html.escape(f"{name}: {value}")
+        differs = other is not None and other.get(name) != value
+        lines.append(f"<b>{text}</b>" if differs else text)
+    return lines
+
+
+def continue_plan(last: Mapping[str, Any] | None, new: Mapping[str, Any],
+                  state: Any) -> tuple[bool, str]:
+    """Whether Continue resumes the optimizer's state, and the sentence that says so.
+
+    Args:
+        last: The settings of the last run (None if there was none).
+        new: The settings Continue would run with.
+        state: The last result's `optimizer_state` (None if it has none).
+
+    Returns:
+        `(resume, note)`: resume when nothing changed, so that the optimizer's
+        state (Adam's moments, L-BFGS's memory) still belongs to the objective;
+        otherwise a restart from the best image, and the note says why.
+    """
+    if state is None or last is None:
+        return False, "Continue starts the optimizer afresh from the best image (no state kept)."
+    changed = [name for name in new
+               if name not in CONTINUE_IGNORES and last.get(name) != new[name]]
+    if changed:
+        return False, (f"Continue restarts {new.get('optimizer', 'the optimizer')} from the best "
+                       f"image: {', '.join(changed)} changed since the last run, so its state "
+                       "no longer fits.")
+    return True, (f"Continue resumes {state.optimizer} from its last step ({state.steps} steps "
+                  "so far), its state kept.")
