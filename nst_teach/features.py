@@ -62,6 +62,45 @@ def receptive_field(backbone: str, layer: str) -> tuple[int, int]:
     raise AssertionError("unreachable")  # check_layer_names guarantees a match
 
 
+def receptive_field_box(backbone: str, layer: str, position: tuple[int, int],
+                        image_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The input pixels one activation of `layer` sees: a box on the image.
+
+    VGG's 3x3 convolutions use "same" padding, so they keep an activation's
+    centre; each 2x2 pooling puts output `i` at the middle of inputs `2i` and
+    `2i + 1`. Activation `(row, column)` is therefore centred on input pixel
+    `row * jump + (jump - 1) / 2` (likewise for columns), and the field of
+    `receptive_field` extends `(size - 1) / 2` pixels either side of it.
+
+    Args:
+        backbone: `"vgg16"` or `"vgg19"`.
+        layer: A layer name, e.g. `"block3_conv1"`.
+        position: `(row, column)` of the activation in the layer's `(H_l, W_l)` grid.
+        image_size: `(H, W)` of the input image.
+
+    Returns:
+        `(top, left, bottom, right)`: the first and last rows and columns of the
+        field in input pixels, inclusive, clipped to the image (near a border
+        part of the field is padding).
+
+    Raises:
+        ValueError: For an unknown layer, or a position outside the layer's grid.
+    """
+    size, jump = receptive_field(backbone, layer)
+    height, width = int(image_size[0]), int(image_size[1])
+    grid = (height // jump, width // jump)  # each "valid" 2x2 pooling floors the size
+    row, column = position
+    if not (0 <= row < grid[0] and 0 <= column < grid[1]):
+        raise ValueError(f"Position {tuple(position)} is outside {layer}'s {grid[0]} x {grid[1]} "
+                         f"grid of activations (for a {height} x {width} image).")
+    half = (size - 1) / 2
+    centre = (row * jump + (jump - 1) / 2, column * jump + (jump - 1) / 2)
+    top, left = (max(0, math.ceil(value - half)) for value in centre)
+    bottom = min(height - 1, math.floor(centre[0] + half))
+    right = min(width - 1, math.floor(centre[1] + half))
+    return top, left, bottom, right
+
+
 def check_layer_names(backbone: str, names: Sequence[str]) -> list[str]:
     """Validates layer names, suggesting the closest valid name on a typo.
 

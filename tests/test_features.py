@@ -20,6 +20,7 @@ from nst_teach.features import (
     layer_masks,
     minimum_image_side,
     receptive_field,
+    receptive_field_box,
 )
 
 
@@ -129,6 +130,30 @@ def test_receptive_field_measured_by_gradient(random_weights, tiny_image, layer)
     size, jump = receptive_field("vgg16", layer)
     assert sizes[0].tolist() == [size, size]
     assert (starts[1] - starts[0]).tolist() == [0, jump]
+
+
+@pytest.mark.parametrize("layer, position", [
+    ("block1_conv2", (3, 4)), ("block2_conv1", (0, 0)), ("block2_conv2", (10, 20)),
+    ("block3_conv1", (5, 7)), ("block3_pool", (2, 3)), ("block4_conv1", (4, 5)),
+    ("block4_conv1", (7, 10))])  # corners, the middle and the far edge of a 70 x 90 image
+def test_receptive_field_box_is_the_gradient_support(hed_weights, tiny_image, layer, position):
+    """The box drawn on the image is exactly where the activation's gradient is not zero."""
+    extractor = FeatureExtractor(hed_weights, [layer], pooling="average", precision="float32")
+    image = tf.constant(tiny_image(70, 90, seed=4))
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        value = tf.reduce_sum(extractor(image)[layer][0, position[0], position[1], :])
+    support = np.argwhere(np.abs(tape.gradient(value, image).numpy()[0]).sum(-1) > 0)
+    top, left = support.min(0)
+    bottom, right = support.max(0)
+    assert receptive_field_box("vgg16", layer, position, (70, 90)) == (top, left, bottom, right)
+
+
+def test_receptive_field_box_refuses_a_position_outside_the_grid():
+    assert receptive_field_box("vgg16", "block3_conv1", (16, 21), (70, 90))[2:] == (69, 89)
+    with pytest.raises(ValueError, match=r"Position \(17, 0\) is outside block3_conv1's "
+                                         r"17 x 22 grid"):
+        receptive_field_box("vgg16", "block3_conv1", (17, 0), (70, 90))
 
 
 # --- layer name checks ----------------------------------------------------------------

@@ -116,6 +116,23 @@ def test_plot_channel_comparison_shares_one_colour_scale(rng):
     assert width > height
 
 
+def test_plot_receptive_field_marks_the_activation_and_boxes_the_pixels(rng):
+    image = rng.uniform(0, 1, (1, 40, 60, 3)).astype(np.float32)
+    activations = relu_activations(rng, 10, 15, 8)
+    figure = plots.plot_receptive_field(image, activations, 3, (2, 5), (4, 14, 17, 27),
+                                        title="block2_conv2")
+    channel_axes, image_axes = figure.axes
+    assert channel_axes.lines[0].get_xdata()[0] == 5 and channel_axes.lines[0].get_ydata()[0] == 2
+    rectangle = image_axes.patches[0]
+    assert (rectangle.get_x(), rectangle.get_y()) == (13.5, 3.5)
+    assert (rectangle.get_width(), rectangle.get_height()) == (14, 14)
+    assert "rows 4-17, columns 14-27" in image_axes.get_title()
+    with pytest.raises(ValueError, match=r"Position \(10, 0\) is outside the 10 x 15"):
+        plots.plot_receptive_field(image, activations, 0, (10, 0), (0, 0, 1, 1))
+    with pytest.raises(ValueError, match="Channel 8 does not exist"):
+        plots.plot_receptive_field(image, activations, 8, (0, 0), (0, 0, 1, 1))
+
+
 def test_plot_channel_comparison_handles_dead_channels():
     figure = plots.plot_channel_comparison([np.zeros((1, 4, 4, 3))] * 2, 0)
     assert [axes.get_title() for axes in figure.axes[:2]] == ["image 1 (0)", "image 2 (0)"]

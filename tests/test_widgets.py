@@ -229,6 +229,40 @@ def test_activation_explorer_follows_layer_and_image(explorer, hed_weights, tiny
     np.testing.assert_allclose(explorer.current_activations(), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_activation_explorer_draws_the_receptive_field_of_a_position(explorer):
+    explorer.layer_dropdown.value = "block2_conv2"  # 16 x 16 activations of a 32 px image
+    assert (explorer.row.max, explorer.column.max) == (15, 15)
+    assert (explorer.row.value, explorer.column.value) == (8, 8)  # starts at the centre
+    assert explorer.field_box() == nst.features.receptive_field_box(
+        "vgg16", "block2_conv2", (8, 8), (32, 32))
+    before = explorer.field_image.value
+    explorer.row.value, explorer.column.value = 0, 15
+    assert explorer.field_box() == (0, 24, 7, 31)  # 14 px around (0.5, 30.5), clipped
+    assert explorer.field_image.value != before
+    decode(explorer.field_image.value, "PNG")
+
+
+def test_activation_explorer_follows_a_studio_run(explorer, hed_weights, tiny_image):
+    studio = widgets.Studio(tiny_image(32, 32, seed=5), tiny_image(32, 32, seed=6),
+                            weights=hed_weights, preview_seconds=0.0, max_size=64)
+    follower = explorer.follow(studio)
+    follower.every_seconds = 0.0
+    studio.steps.value = 3
+    studio.run(blocking=True)
+    assert studio.error is None, studio.status.value
+    assert widgets.RUN_IMAGE in explorer.image_dropdown.options
+    assert explorer.image_dropdown.value == "first"  # the selection is kept
+    assert follower.updates == 5  # the start, three steps and the best image at the end
+    np.testing.assert_allclose(explorer.images[widgets.RUN_IMAGE], studio.image, atol=1e-6)
+    explorer.image_dropdown.value = widgets.RUN_IMAGE
+    grid_before = explorer.grid_image.value
+    studio.style_weight.value *= 100
+    studio.run(blocking=True)  # shown: it is redrawn as the run goes
+    assert explorer.grid_image.value != grid_before
+    np.testing.assert_allclose(explorer.current_activations(), explorer.activations(
+        widgets.RUN_IMAGE, explorer.layer_dropdown.value), rtol=0)
+
+
 def test_activation_explorer_ranks_by_max_and_by_difference(explorer, monkeypatch):
     drawn = []
     original = nst.plots.plot_activations

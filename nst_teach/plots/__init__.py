@@ -14,6 +14,7 @@ from nst_teach.plots.activations import (
     RANKINGS,
     most_active_channels,
     plot_activations,
+    plot_receptive_field,
     plot_channel_comparison,
     rank_channels,
 )
@@ -42,7 +43,7 @@ from nst_teach.plots.losses import (
 __all__ = [
     "ACTIVATION_COLORMAP", "DEFAULT_CHANNEL_COUNT", "DIFFERENCE_COLORMAP", "GRAM_COLORMAP",
     "LOSS_COLORS", "LOSS_TERMS", "RANKINGS", "SATURATION_PERCENTILE", "X_AXES", "figure_to_png",
-    "gram_channel_order", "most_active_channels", "plot_activations",
+    "gram_channel_order", "most_active_channels", "plot_activations", "plot_receptive_field",
     "plot_channel_comparison", "plot_gram", "plot_gram_comparison", "plot_loss_comparison",
     "plot_losses", "plot_style_shares", "rank_channels",
 ]

@@ -203,3 +203,59 @@ def plot_channel_comparison(activations: Sequence[Any], channel: int,
     if title:
         figure.suptitle(title, fontsize=10)
     return figure
+
+
+def plot_receptive_field(image: Any, activations: Any, channel: int, position: tuple[int, int],
+                         box: tuple[int, int, int, int], title: str | None = None,
+                         panel_size: float = 3.0) -> Figure:
+    """One channel with an activation marked, beside the image with the pixels it sees.
+
+    Args:
+        image: The input image, float32 `(1, H, W, 3)` in [0, 1].
+        activations: The layer's activations of that image, `(1, H_l, W_l, C)`.
+        channel: The channel drawn on the left.
+        position: `(row, column)` of the marked activation in the `(H_l, W_l)` grid.
+        box: `(top, left, bottom, right)` of its receptive field in input pixels,
+            inclusive (`nst_teach.features.receptive_field_box`).
+        title: Title above the panels.
+        panel_size: Width of one panel in inches.
+
+    Returns:
+        A Figure with two axes: the channel (a cross at `position`) and the
+        image (a rectangle around the field).
+
+    Raises:
+        ValueError: For a bad shape, or a channel or position out of range.
+    """
+    from matplotlib.patches import Rectangle
+
+    from nst_teach.images import check_image
+
+    picture = check_image(image)[0]
+    array = _as_activations(activations)
+    if not isinstance(channel, (int, np.integer)) or not 0 <= channel < array.shape[-1]:
+        raise ValueError(f"Channel {channel!r} does not exist: this layer has "
+                         f"{array.shape[-1]} channels, 0 to {array.shape[-1] - 1}.")
+    row, column = position
+    if not (0 <= row < array.shape[0] and 0 <= column < array.shape[1]):
+        raise ValueError(f"Position {tuple(position)} is outside the {array.shape[0]} x "
+                         f"{array.shape[1]} activations.")
+    aspect = picture.shape[0] / picture.shape[1]
+    extra = 0.35 if title else 0.0
+    figure = Figure(figsize=(2 * panel_size + 0.2, panel_size * aspect + 0.3 + extra))
+    show_in_notebooks(figure)
+    channel_axes, image_axes = figure.subplots(1, 2, gridspec_kw={"wspace": 0.05})
+    channel_axes.imshow(array[..., int(channel)], cmap=ACTIVATION_COLORMAP,
+                        interpolation="nearest")
+    channel_axes.plot([column], [row], marker="+", color="red", markersize=12, mew=2)
+    channel_axes.set_title(f"channel {channel}, activation ({row}, {column})", fontsize=8)
+    image_axes.imshow(picture, interpolation="nearest")
+    top, left, bottom, right = box
+    image_axes.add_patch(Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1,
+                                   fill=False, edgecolor="red", linewidth=2))
+    image_axes.set_title(f"it sees rows {top}-{bottom}, columns {left}-{right}", fontsize=8)
+    for axes in (channel_axes, image_axes):
+        axes.set_axis_off()
+    if title:
+        figure.suptitle(title, fontsize=10)
+    return figure

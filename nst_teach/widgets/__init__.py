@@ -19,7 +19,7 @@ Modules: `common`, `loss_plot`, `activations`, `gram_viewer`, `studio` (with
 its logic, plain functions tested without ipywidgets, in `studio_logic`).
 """
 
-from nst_teach.widgets.activations import ActivationExplorer
+from nst_teach.widgets.activations import RUN_IMAGE, ActivationExplorer, FollowRun
 from nst_teach.widgets.common import (
     CUSTOM,
     ERROR_STYLE,
@@ -39,7 +39,7 @@ from nst_teach.widgets.gram_viewer import GramViewer
 from nst_teach.widgets.loss_plot import LossPlot
 from nst_teach.widgets.studio import Studio
 
-__all__ = ["ActivationExplorer", "CUSTOM", "ERROR_STYLE", "GIVEN", "GramViewer", "LossPlot",
-           "MAX_UPLOAD_BYTES", "PREVIEW_WIDTH", "Studio", "THUMBNAIL_WIDTH", "available_layers",
+__all__ = ["ActivationExplorer", "CUSTOM", "ERROR_STYLE", "FollowRun", "GIVEN", "GramViewer",
+           "LossPlot", "MAX_UPLOAD_BYTES", "PREVIEW_WIDTH", "RUN_IMAGE", "Studio", "THUMBNAIL_WIDTH", "available_layers",
            "content_layer_candidates", "picture_layout", "readable_error",
            "style_layer_candidates", "upload_size_problem", "uploaded_files"]

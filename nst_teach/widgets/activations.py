@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,8 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from nst_teach import plots
+from nst_teach.callbacks import Callback, Run
 from nst_teach.core.vgg import BackboneWeights
-from nst_teach.features import FeatureExtractor, receptive_field
+from nst_teach.features import FeatureExtractor, receptive_field, receptive_field_box
 from nst_teach.images import (
     load_image,
 )
@@ -30,17 +32,52 @@ from nst_teach.widgets.common import (
 
 
 NEEDS_COMPARE = "Rank by difference compares two images: tick compare."
+RUN_IMAGE = "(the run)"  # the image a followed run is generating
+
+
+class FollowRun(Callback):
+    """Puts a run's current image into an `ActivationExplorer` (as `RUN_IMAGE`).
+
+    At most every `every_seconds` during the run, and the best image at its
+    end; the explorer redraws when that image is the one shown. A callback of
+    `nst.stylize` or of a `Studio` (`ActivationExplorer.follow`).
+    """
+
+    def __init__(self, explorer: ActivationExplorer, every_seconds: float = 2.0):
+        super().__init__(every=1)
+        self.explorer, self.every_seconds = explorer, every_seconds
+        self._next_update = 0.0
+        self.updates = 0
+
+    def on_start(self, run: Run) -> None:
+        self._next_update = 0.0
+        self.on_step(run)
+
+    def on_step(self, run: Run) -> None:
+        if time.perf_counter() >= self._next_update:
+            self._update(run.image())
+
+    def on_end(self, run: Run) -> None:
+        self._update(run.best_image())
+
+    def _update(self, image: np.ndarray) -> None:
+        self.explorer.add_image(RUN_IMAGE, image, select=False)
+        self.updates += 1
+        self._next_update = time.perf_counter() + self.every_seconds
 
 
 class ActivationExplorer(_Displayable):
     """Pick an image, a layer and a channel, and see the layer's activations.
 
     Shows the chosen channel, a grid of the layer's most active channels, and
-    a line with the activations' shape and the layer's receptive field. With
+    a line with the activations' shape and the layer's receptive field, and
+    the receptive field of the activation at `row`, `column` drawn on the
+    image (`field_image`, `features.receptive_field_box`). With
     "compare" checked, the channel is drawn for a second image next to the
     first, on one colour scale (`plots.plot_channel_comparison`).
     Activations are computed with `FeatureExtractor(weights, [layer])` and
-    cached per (image, layer).
+    cached per (image, layer). `follow(studio)` adds the image a run is
+    generating (`RUN_IMAGE`), updated as the run goes.
 
     Args:
         weights: A `BackboneWeights` (e.g. `nst.load_weights("vgg16", "hed")`).
@@ -70,6 +107,7 @@ class ActivationExplorer(_Displayable):
         self._extractors: dict[str, FeatureExtractor] = {}
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self._updating = False
+        self._field_layer: str | None = None
 
         names = list(self.images)
         self.image_dropdown = widgets.Dropdown(options=names, description="image")
@@ -84,6 +122,11 @@ class ActivationExplorer(_Displayable):
                                                 continuous_update=False)
         self.rank = widgets.Dropdown(options=list(plots.RANKINGS), value="mean",
                                      description="rank by")
+        self.row = widgets.IntSlider(value=0, min=0, max=1, description="row",
+                                     continuous_update=False)
+        self.column = widgets.IntSlider(value=0, min=0, max=1, description="column",
+                                        continuous_update=False)
+        self.field_image = widgets.Image(format="png", layout=picture_layout())
         self.channel_image = widgets.Image(format="png", layout=picture_layout())
         self.grid_image = widgets.Image(format="png", layout=picture_layout())
         self.info = widgets.HTML()
@@ -92,6 +135,8 @@ class ActivationExplorer(_Displayable):
         self.layer_dropdown.observe(self._on_selection, names="value")
         self.rank.observe(self._on_selection, names="value")
         self.channel_slider.observe(self._on_channel, names="value")
+        self.row.observe(self._on_position, names="value")
+        self.column.observe(self._on_position, names="value")
         self.compare.observe(self._on_compare, names="value")
         self.second_dropdown.observe(self._on_compare, names="value")
         self.upload.observe(self._on_upload, names="value")
@@ -101,6 +146,8 @@ class ActivationExplorer(_Displayable):
             widgets.HBox([self.layer_dropdown, self.channel_slider, self.rank]),
             self.info, self.message,
             widgets.HBox([self.channel_image, self.grid_image]),
+            widgets.HBox([widgets.VBox([widgets.HTML("receptive field of one activation:"),
+                                        self.row, self.column]), self.field_image]),
         ])
         self.refresh()
 
@@ -143,8 +190,23 @@ class ActivationExplorer(_Displayable):
                      f"{second_height} × {second_width} × {channels}, same colour scale.")
         return line
 
-    def add_image(self, name: str, source: Any) -> bool:
-        """Adds an image (bytes, path, array...) and selects it.
+    def follow(self, studio: Any = None) -> FollowRun:
+        """Follows a run: its current image appears as `RUN_IMAGE` and is kept up to date.
+
+        Args:
+            studio: A `Studio` to follow (the callback is added to its runs);
+                None to get the callback for `nst.stylize(..., callbacks=[...])`.
+
+        Returns:
+            The `FollowRun` callback.
+        """
+        follower = FollowRun(self)
+        if studio is not None:
+            studio.callbacks.append(follower)
+        return follower
+
+    def add_image(self, name: str, source: Any, select: bool = True) -> bool:
+        """Adds (or replaces) an image (bytes, path, array...); selects it if `select`.
 
         Returns:
             True if it loaded; False if not, with the reason in `message`.
@@ -159,12 +221,16 @@ class ActivationExplorer(_Displayable):
         self.message.value = ""
         self._updating = True
         try:
-            second = self.second_dropdown.value
-            self.image_dropdown.options = self.second_dropdown.options = list(self.images)
-            self.image_dropdown.value, self.second_dropdown.value = name, second
+            first, second = self.image_dropdown.value, self.second_dropdown.value
+            if list(self.image_dropdown.options) != list(self.images):
+                self.image_dropdown.options = self.second_dropdown.options = list(self.images)
+            self.image_dropdown.value = name if select else first
+            self.second_dropdown.value = second
         finally:
             self._updating = False
-        self.refresh()
+        if select or name == self.image_dropdown.value or (
+                self.compare.value and name == self.second_dropdown.value):
+            self.refresh()
         return True
 
     def refresh(self) -> None:
@@ -174,6 +240,10 @@ class ActivationExplorer(_Displayable):
         self._updating = True
         try:
             self.channel_slider.max = channels - 1
+            self.row.max, self.column.max = (max(1, side - 1) for side in activations.shape[1:3])
+            if self._field_layer != self.layer_dropdown.value:  # a new grid: start at its centre
+                self._field_layer = self.layer_dropdown.value
+                self.row.value, self.column.value = (side // 2 for side in activations.shape[1:3])
         finally:
             self._updating = False
         self.info.value = self.describe_layer()
@@ -202,6 +272,28 @@ class ActivationExplorer(_Displayable):
             figure = plots.plot_activations(self.current_activations(), [channel], columns=1,
                                             panel_size=3.0, title=title)
         _show_png(self.channel_image, figure)
+        self._draw_field()
+
+    def field_box(self) -> tuple[int, int, int, int]:
+        """The receptive field of the activation at (`row`, `column`): top, left, bottom, right."""
+        activations = self.current_activations()
+        position = (min(self.row.value, activations.shape[1] - 1),
+                    min(self.column.value, activations.shape[2] - 1))
+        image = self.images[self.image_dropdown.value]
+        return receptive_field_box(self.weights.backbone, self.layer_dropdown.value, position,
+                                   image.shape[1:3])
+
+    def _draw_field(self) -> None:
+        activations = self.current_activations()
+        position = (min(self.row.value, activations.shape[1] - 1),
+                    min(self.column.value, activations.shape[2] - 1))
+        _show_png(self.field_image, plots.plot_receptive_field(
+            self.images[self.image_dropdown.value], activations, self.channel_slider.value,
+            position, self.field_box(), title=f"{self.layer_dropdown.value}: what one value sees"))
+
+    def _on_position(self, change: dict) -> None:
+        if not self._updating:
+            self._draw_field()
 
     def _on_selection(self, change: dict) -> None:
         if not self._updating:

@@ -115,6 +115,7 @@ class Studio(StudioImages, _Displayable):
         self._stop_event = threading.Event()
         self._linking = self._updating = self._applying_preset = False
         self.monitor = StudioMonitor(self, preview_seconds)
+        self.callbacks: list = []  # more callbacks for every run (e.g. an explorer's follow)
         self.continue_note = ""  # what the last Continue did with the optimizer's state
         self.step_offset = 0  # the steps of the runs a Continue goes on from
         self.last_run: dict | None = None  # the last run's description, image, state
@@ -339,8 +340,8 @@ class Studio(StudioImages, _Displayable):
     def _optimize(self, styles: Any, options: dict, description: dict) -> None:
         """The background thread: one `stylize` call; errors go to the status line."""
         try:
-            result = stylize(self.content, styles, weights=self.weights,
-                             callbacks=[self.monitor, self.loss_plot], progress=False,
+            result = stylize(self.content, styles, weights=self.weights, progress=False,
+                             callbacks=[self.monitor, self.loss_plot, *self.callbacks],
                              stop_event=self._stop_event, verbose=False, **options)
             self._finish(result, description)
         except Exception as error:  # noqa: BLE001 - shown to the student, not raised
