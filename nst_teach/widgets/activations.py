@@ -108,7 +108,10 @@ class ActivationExplorer(_Displayable):
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self._updating = False
         self._field_layer: str | None = None
+        self._build_widgets()
+        self.refresh()
 
+    def _build_widgets(self) -> None:
         names = list(self.images)
         self.image_dropdown = widgets.Dropdown(options=names, description="image")
         self.compare = widgets.Checkbox(value=False, description="compare", indent=False,
@@ -149,7 +152,6 @@ class ActivationExplorer(_Displayable):
             widgets.HBox([widgets.VBox([widgets.HTML("receptive field of one activation:"),
                                         self.row, self.column]), self.field_image]),
         ])
-        self.refresh()
 
     @property
     def widget(self) -> widgets.Widget:
