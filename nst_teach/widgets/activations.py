@@ -239,13 +239,15 @@ class ActivationExplorer(_Displayable):
         """Recomputes (or reads from the cache) and redraws everything."""
         activations = self.current_activations()
         channels = activations.shape[-1]
+        new_layer = self._field_layer != self.layer_dropdown.value
         self._updating = True
         try:
             self.channel_slider.max = channels - 1
             self.row.max, self.column.max = (max(1, side - 1) for side in activations.shape[1:3])
-            if self._field_layer != self.layer_dropdown.value:  # a new grid: start at its centre
+            if new_layer:  # a new grid: start at its centre, on the most active channel
                 self._field_layer = self.layer_dropdown.value
                 self.row.value, self.column.value = (side // 2 for side in activations.shape[1:3])
+                self.channel_slider.value = plots.rank_channels(activations, 1)[0]
         finally:
             self._updating = False
         self.info.value = self.describe_layer()

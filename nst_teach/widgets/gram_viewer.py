@@ -19,7 +19,7 @@ from nst_teach.images import (
 )
 from nst_teach.losses import DEFAULT_STYLE_LAYERS, style_loss
 from nst_teach.statistics import GRAM_VIEWS, gram_view, most_different_pairs
-from nst_teach.widgets.common import _check_weights, _Displayable, _show_png
+from nst_teach.widgets.common import _check_weights, _Displayable, _show_png, picture_layout
 
 
 class GramViewer(_Displayable):
@@ -57,8 +57,8 @@ class GramViewer(_Displayable):
         self.layer_dropdown = widgets.Dropdown(options=self.layers, description="layer")
         self.view = widgets.ToggleButtons(options=list(GRAM_VIEWS), value="raw",
                                           description="view")
-        self.figure = widgets.Image(format="png")
-        self.shares = widgets.Image(format="png")
+        self.figure = widgets.Image(format="png", layout=picture_layout())
+        self.shares = widgets.Image(format="png", layout=picture_layout())
         self.info = widgets.HTML()
         self.pairs = widgets.HTML()
         for control in (self.layer_dropdown, self.view):

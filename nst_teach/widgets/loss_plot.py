@@ -8,7 +8,7 @@ import ipywidgets as widgets
 
 from nst_teach import plots
 from nst_teach.callbacks import Callback, Run
-from nst_teach.widgets.common import _Displayable, _show_png
+from nst_teach.widgets.common import _Displayable, _show_png, picture_layout
 
 
 class LossPlot(_Displayable, Callback):
@@ -45,7 +45,7 @@ class LossPlot(_Displayable, Callback):
         if x_axis not in plots.X_AXES:
             raise ValueError(f"x_axis must be 'step' or 'time', got {x_axis!r}.")
         self.every_seconds, self.max_overhead = every_seconds, max_overhead
-        self.image = widgets.Image(format="png")
+        self.image = widgets.Image(format="png", layout=picture_layout())  # not stretched
         self.x_axis = widgets.ToggleButtons(options=[("step", "step"), ("seconds", "time")],
                                             value=x_axis, description="x axis")
         self.log_scale = widgets.Checkbox(value=log_scale, description="log scale", indent=False)
