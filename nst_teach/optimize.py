@@ -260,10 +260,12 @@ def _check_resume(state: OptimizerState | None, content_shape: tuple, sizes) -> 
 
 def _optimizer_state(run_settings: RunSettings, stage: dict,
                      num_stages: int) -> OptimizerState | None:
-    """The last step's image and optimizer, to resume a one-size run that took a step."""
+    """The last step's image and optimizer, to resume a one-size run (None before any step)."""
     steps = stage.get("steps", 0)
-    if num_stages > 1 or steps == 0:
+    if num_stages > 1:
         return None
+    if steps == 0:  # nothing moved: a resumed state still holds, a fresh one has none
+        return run_settings.resume
     earlier = 0 if run_settings.resume is None else run_settings.resume.steps
     return OptimizerState(run_settings.optimizer, stage["solver"], stage["image"].numpy(),
                           earlier + steps)

@@ -70,6 +70,9 @@ def test_a_learning_rate_given_on_resume_replaces_the_state_one(content, style, 
 
 def test_no_state_for_a_coarse_to_fine_run_or_one_without_steps(content, style, hed_weights):
     assert run(content, style, hed_weights, num_steps=0).optimizer_state is None
+    state = run(content, style, hed_weights, num_steps=2).optimizer_state
+    stopped_at_once = run(content, style, hed_weights, num_steps=0, resume=state)
+    assert stopped_at_once.optimizer_state is state  # a resume that took no step keeps it
     staged = run(content, style, hed_weights, num_steps=1, sizes=[24, 40])
     assert staged.optimizer_state is None
 

@@ -70,7 +70,8 @@ def comparison_panel(previous: tuple[np.ndarray, dict], current: tuple[np.ndarra
     for title, image, settings, other in (("last run", old_image, old_settings, new_settings),
                                           ("this run", new_image, new_settings, old_settings)):
         lines = "<br>".join(studio_logic.settings_lines(settings, other))
-        column = picture_with_caption(image, f"<b>{title}</b><br><small>{lines}</small>",
+        caption = f'<b>{title}</b><div style="line-height: 1.25"><small>{lines}</small></div>'
+        column = picture_with_caption(image, caption,
                                       size=256, width="256px")
         columns.append(column)
     return columns

@@ -3,7 +3,8 @@
 Opens a notebook that shows the Studio, runs it, chooses a second style (the
 mask preview appears), clicks Run, checks that the preview image changes, the
 loss plot and the filmstrip appear, clicks Stop and checks that the run ends,
-then Continue, which says it resumes the optimizer's state.
+then ticks compare and Continues, which says it resumes the optimizer's state, and
+the last run appears beside the continued one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from conftest import (
     open_notebook,
     run_first_cell,
     select,
+    toggle,
     wait_until,
     widget_box,
     widget_button,
@@ -84,12 +86,16 @@ def drive_the_studio(page, url: str, folder) -> None:
     assert not run_button.is_disabled(), "Run should be enabled again after Stop"
     page.screenshot(path=str(folder / "stopped.png"), full_page=True)
 
+    toggle(studio, "compare with the last run")
     widget_button(studio, "Continue").click()
     wait_until(lambda: "its state kept" in html_text(studio), timeout=60,
                message="Continue did not say that it resumes the optimizer's state")
     widget_button(studio, "Stop").click()
     wait_until(lambda: "stopped" in html_text(studio).lower(), timeout=60,
                message="the continued run did not end after Stop")
+    wait_until(lambda: "last run" in html_text(studio) and "this run" in html_text(studio),
+               timeout=30, message="compare did not show the last run beside this one")
+    page.screenshot(path=str(folder / "compared.png"), full_page=True)
 
 
 def step_of(status) -> int:
