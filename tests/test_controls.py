@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import nst_teach as nst
-from conftest import smooth_random_image
+from image_helpers import smooth_random_image
 from nst_teach import color, controls
 from nst_teach.features import FeatureExtractor
 from nst_teach.losses import StyleTransferLoss, blend_weights

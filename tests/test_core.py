@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 import nst_teach as nst
-from conftest import smooth_random_image
+from image_helpers import smooth_random_image
 from nst_teach import core
 from nst_teach.core import loop
 from nst_teach.features import FeatureExtractor

@@ -31,7 +31,7 @@ def cache(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def photo_folder(tmp_path_factory):
     """Four smooth random 'photos' of different sizes as PNG and JPEG files."""
-    from conftest import smooth_random_image
+    from image_helpers import smooth_random_image
 
     folder = tmp_path_factory.mktemp("photos")
     for index, (height, width) in enumerate([(48, 64), (40, 40), (64, 50), (36, 44)]):

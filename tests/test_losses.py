@@ -130,7 +130,7 @@ def tutorial_model(keras_vgg16_hed):
 
 @pytest.fixture(scope="module")
 def tutorial_images():
-    from conftest import smooth_random_image
+    from image_helpers import smooth_random_image
 
     content = smooth_random_image(64, 64, seed=1)
     style = smooth_random_image(48, 56, seed=2)  # the style image may have another size

@@ -13,8 +13,7 @@ import re
 import time
 
 import pytest
-
-from conftest import (
+from browser_helpers import (
     browser_page,
     html_text,
     image_sources,

@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import (
+from browser_helpers import (
     browser_page,
     free_port,
     html_text,

@@ -14,8 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from conftest import (
+from browser_helpers import (
     browser_page,
     html_text,
     image_sources,
