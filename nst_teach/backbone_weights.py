@@ -16,6 +16,7 @@ A layer on top of `nst_teach.core.vgg`, which takes the weights as a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import sys
@@ -33,6 +34,11 @@ IMAGENET_FILES = {
     "vgg19": "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
 }
 IMAGENET_HOST = "storage.googleapis.com"
+# keras.applications' MD5 checksums of those files: a cached file that does not match is damaged.
+IMAGENET_MD5 = {
+    "vgg16": "6d6bbae143d832006294945121d1f1fc",
+    "vgg19": "253f8cb515780f3b799900260a226db6",
+}
 
 
 def load_weights(backbone: str | None = None, weights: str | os.PathLike | None = "auto",
@@ -64,12 +70,11 @@ def load_weights(backbone: str | None = None, weights: str | os.PathLike | None 
         _architecture(backbone)
     if weights == "auto":
         backbone = backbone or current_profile(announce=False).backbone
-        weights = _choose_automatically(backbone or "vgg19", timeout)
+        weights, reason = _choose_automatically(backbone or "vgg19", timeout)
         if verbose:
             detail = (f"ImageNet {(backbone or 'vgg19').upper()} (keras.applications)"
                       if weights == "imagenet" else
-                      "hed (HED-BSDS500 VGG16, offline; ImageNet is not cached and "
-                      "not reachable)")
+                      f"hed (HED-BSDS500 VGG16, offline; {reason})")
             print(f"nst_teach: using {detail} weights.", file=sys.stderr)
         if weights == "imagenet":
             return _from_keras_model(backbone or "vgg19", "imagenet", "imagenet", up_to)
@@ -120,10 +125,28 @@ def imagenet_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _choose_automatically(backbone: str, timeout: float) -> str:
-    if imagenet_cache_path(backbone).exists() or imagenet_reachable(timeout):
-        return "imagenet"
-    return "hed"
+def imagenet_cache_state(backbone: str) -> str:
+    """`"missing"`, `"valid"` or `"damaged"` (truncated, overwritten: not keras' checksum)."""
+    path = imagenet_cache_path(backbone)
+    if not path.is_file():
+        return "missing"
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return "valid" if digest.hexdigest() == IMAGENET_MD5[backbone] else "damaged"
+
+
+def _choose_automatically(backbone: str, timeout: float) -> tuple[str, str]:
+    """`("imagenet" or "hed", why hed)`: ImageNet if cached intact or downloadable (keras
+    downloads a damaged file again)."""
+    state = imagenet_cache_state(backbone)
+    if state == "valid" or imagenet_reachable(timeout):
+        return "imagenet", ""
+    if state == "damaged":
+        return "hed", (f"the cached ImageNet file {imagenet_cache_path(backbone)} is damaged "
+                       "and cannot be downloaded again")
+    return "hed", "ImageNet is not cached and not reachable"
 
 
 def _architecture(backbone: str) -> tuple[tuple[int, ...], ...]:
@@ -196,9 +219,12 @@ def _from_keras_model(backbone: str, weights: str, source: str,
 
 
 def _load_imagenet(backbone: str, up_to: str | None, timeout: float) -> BackboneWeights:
-    if not imagenet_cache_path(backbone).exists() and not imagenet_reachable(timeout):
+    state = imagenet_cache_state(backbone)
+    if state != "valid" and not imagenet_reachable(timeout):
+        cached = ("are damaged (not keras.applications' checksum: delete the file)"
+                  if state == "damaged" else "are not cached")
         raise RuntimeError(
-            f"ImageNet weights for {backbone} are not cached ({imagenet_cache_path(backbone)}) "
+            f"ImageNet weights for {backbone} {cached} ({imagenet_cache_path(backbone)}) "
             f"and {IMAGENET_HOST} cannot be reached. Use weights='hed' (offline VGG16), "
             "weights=None (random), a path to an .h5 file, or run "
             "`python -m nst_teach fetch-weights` on a machine with internet and copy the "

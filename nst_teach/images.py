@@ -14,6 +14,7 @@ import io
 import math
 import os
 import pathlib
+import struct
 import urllib.request
 import warnings
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from nst_teach.core.images import (  # the contract itself is part of the core
     is_positive_int,
     resize_image,
 )
+from nst_teach.safe_write import write_atomically
 
 DEFAULT_MAX_PIXELS = 8192 * 8192
 DOWNLOAD_TIMEOUT_SECONDS = 15.0
@@ -131,7 +133,7 @@ def _decode(data: bytes, description: str, max_pixels: int) -> np.ndarray:
         except UnidentifiedImageError as error:
             raise ValueError(f"{description}: not an image file that Pillow can read; "
                              "check that it is a PNG, JPEG or similar file.") from error
-        except (OSError, SyntaxError) as error:
+        except (OSError, SyntaxError, struct.error, EOFError) as error:  # struct: a cut PNG
             raise ValueError(f"{description}: image data is truncated or corrupt ({error}); "
                              "download or export the file again.") from error
     return _pil_to_array(image, description)
@@ -259,6 +261,8 @@ def save_image(image: Any, path: str | os.PathLike, quality: int = 95) -> pathli
 
     Raises:
         ValueError: If the extension is not .png, .jpg or .jpeg, or the image breaks the contract.
+        nst_teach.safe_write.SaveError: (an `OSError`) If the folder is read-only or the
+            disk full: nothing is written, and the message says the image is still in memory.
     """
     path = pathlib.Path(path).expanduser()
     formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -266,10 +270,9 @@ def save_image(image: Any, path: str | os.PathLike, quality: int = 95) -> pathli
     if file_format is None:
         raise ValueError(f"cannot save '{path}': use a .png, .jpg or .jpeg file name.")
     picture = to_pil(image)
-    path.parent.mkdir(parents=True, exist_ok=True)
     options = {"quality": int(quality)} if file_format == "JPEG" else {}
-    picture.save(path, format=file_format, **options)
-    return path
+    return write_atomically(path, lambda target: picture.save(target, format=file_format,
+                                                              **options), "the image")
 
 
 def image_to_png_bytes(image: Any) -> bytes:

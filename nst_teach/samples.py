@@ -201,6 +201,9 @@ def download_sample(info: SampleInfo, cache_directory: str | os.PathLike | None 
 
     The file is written to a temporary name, checked (it must decode, and have
     ``info.expected_size`` if set), then renamed atomically; a bad file is deleted.
+    A cached file is checked the same way before it is used: a damaged one
+    (truncated, overwritten) is deleted and downloaded again, with one line
+    (``SampleFallbackWarning``) saying so.
 
     Args:
         info: The sample; its ``url`` must be set.
@@ -222,8 +225,10 @@ def download_sample(info: SampleInfo, cache_directory: str | os.PathLike | None 
     folder = pathlib.Path(cache_directory)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / _file_name(info)
-    if target.is_file():
+    damage = _cached_file_problem(info, target)
+    if target.is_file() and damage is None:
         return target
+    target.unlink(missing_ok=True)  # a damaged copy is never used again
     handle, temporary_name = tempfile.mkstemp(dir=folder, prefix=f".{info.name}-", suffix=".part")
     temporary = pathlib.Path(temporary_name)
     try:
@@ -231,9 +236,31 @@ def download_sample(info: SampleInfo, cache_directory: str | os.PathLike | None 
             _stream_to_file(info, file, timeout, progress)
         _check_download(info, temporary)
         os.replace(temporary, target)
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        if damage is None:
+            raise
+        raise OSError(f"the cached file was damaged ({damage}) and downloading it again "
+                      f"failed: {_one_line(error)}") from error
     finally:
         temporary.unlink(missing_ok=True)
+    if damage is not None:
+        warnings.warn(f"nst_teach: the cached file of sample '{info.name}' was damaged "
+                      f"({damage}); downloaded it again.", SampleFallbackWarning, stacklevel=2)
     return target
+
+
+def _cached_file_problem(info: SampleInfo, path: pathlib.Path) -> str | None:
+    """Why a cached file cannot be used (truncated, not an image, wrong size), or None."""
+    if not path.is_file():
+        return None
+    try:
+        image = images.load_image(path)
+    except (OSError, ValueError):
+        return "it cannot be read as an image"
+    size = (image.shape[2], image.shape[1])
+    if info.expected_size is not None and size != tuple(info.expected_size):
+        return f"it is {size[0]}x{size[1]}, expected {info.expected_size[0]}x{info.expected_size[1]}"
+    return None
 
 
 def is_available_offline(sample: str | SampleInfo) -> bool:
@@ -264,6 +291,8 @@ def _stream_to_file(info: SampleInfo, file: BinaryIO, timeout: float,
                     raise ValueError(f"{info.url} sends more than {limit} bytes.")
                 file.write(chunk)
                 bar.update(len(chunk))
+        if total and received < total:  # the connection dropped before the end
+            raise OSError(f"the download was cut: {received} of {total} bytes arrived.")
 
 
 def _check_download(info: SampleInfo, path: pathlib.Path) -> None:
@@ -329,7 +358,7 @@ def _offline_path(info: SampleInfo) -> pathlib.Path:
 
         return pathlib.Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
     path = config.cache_dir("samples") / f"{info.name}-v{GENERATOR_VERSION}.png"
-    if not path.is_file():
+    if not path.is_file() or _cached_file_problem(info, path) is not None:  # made again
         handle, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".png")
         os.close(handle)
         try:

@@ -1,5 +1,6 @@
 """The VGG backbone: layer names, geometry, weights, and activations."""
 
+import hashlib
 import re
 import shutil
 import time
@@ -341,11 +342,18 @@ def test_auto_offline_picks_hed_and_says_so(offline, capsys):
     assert capsys.readouterr().err == ""
 
 
+def cache_stand_in(monkeypatch, backbone: str, content: bytes = b"stand-in") -> None:
+    """Writes a stand-in ImageNet file into the Keras cache and makes its MD5 the expected one
+    (the real file cannot be downloaded here)."""
+    cache = backbone_weights.imagenet_cache_path(backbone)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(content)
+    monkeypatch.setitem(backbone_weights.IMAGENET_MD5, backbone, hashlib.md5(content).hexdigest())
+
+
 def test_auto_picks_cached_imagenet(offline, monkeypatch, capsys, random_weights):
-    # A cached file counts even offline; Keras' loading itself is replaced by a stub.
-    cache = backbone_weights.imagenet_cache_path("vgg19")
-    cache.parent.mkdir(parents=True)
-    cache.write_bytes(b"stand-in")
+    # An intact cached file counts even offline; Keras' loading itself is replaced by a stub.
+    cache_stand_in(monkeypatch, "vgg19")
     loaded = []
 
     def from_keras_model(backbone, weights, source, up_to):
@@ -358,6 +366,30 @@ def test_auto_picks_cached_imagenet(offline, monkeypatch, capsys, random_weights
     assert "ImageNet" in capsys.readouterr().err
 
 
+def test_a_damaged_imagenet_cache_offline_falls_back_to_hed_in_one_line(offline, monkeypatch,
+                                                                          capsys):
+    cache_stand_in(monkeypatch, "vgg19", b"the whole file")
+    backbone_weights.imagenet_cache_path("vgg19").write_bytes(b"the whole")  # cut short
+    assert backbone_weights.imagenet_cache_state("vgg19") == "damaged"
+    weights = load_weights(None, "auto", up_to="block1_conv1")
+    assert weights.source == "hed"
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "is damaged and cannot be downloaded again" in lines[0]
+    with pytest.raises(RuntimeError, match=r"are damaged \(not keras.applications' checksum"):
+        load_weights("vgg19", "imagenet")
+
+
+def test_a_damaged_imagenet_cache_online_goes_to_keras(offline, monkeypatch, random_weights):
+    # Reachable: keras.applications sees the wrong checksum and downloads the file again.
+    cache_stand_in(monkeypatch, "vgg16", b"good")
+    backbone_weights.imagenet_cache_path("vgg16").write_bytes(b"bad")
+    monkeypatch.setattr(backbone_weights, "imagenet_reachable", lambda timeout=3.0: True)
+    monkeypatch.setattr(backbone_weights, "_from_keras_model",
+                        lambda backbone, weights, source, up_to: random_weights)
+    assert load_weights("vgg16", "auto", verbose=False) is random_weights
+    assert load_weights("vgg16", "imagenet") is random_weights
+
+
 @pytest.mark.parametrize("profile, expected", [("binder", "vgg16"), ("local", "vgg19")])
 def test_auto_uses_the_profile_backbone(offline, monkeypatch, capsys, random_weights,
                                         profile, expected):
@@ -366,9 +398,7 @@ def test_auto_uses_the_profile_backbone(offline, monkeypatch, capsys, random_wei
     monkeypatch.setitem(profiles._STATE, "chosen", None)
     monkeypatch.setenv("NST_TEACH_PROFILE", profile)
     for backbone in ("vgg16", "vgg19"):
-        cache = backbone_weights.imagenet_cache_path(backbone)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_bytes(b"stand-in")
+        cache_stand_in(monkeypatch, backbone)
     loaded = []
 
     def from_keras_model(backbone, weights, source, up_to):

@@ -213,6 +213,16 @@ def test_truncated_file(tmp_path):
         images.load_image(path)
 
 
+@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5, 0.75])  # (cut in IEND: the pixels are all there)
+def test_a_png_cut_anywhere_is_a_value_error(fraction):
+    """Wherever a download stops, loading says so (PIL raises struct.error for some cuts)."""
+    flat = np.zeros((48, 64, 3), np.uint8)
+    flat[..., 0] = 200
+    data = encode(Image.fromarray(flat))
+    with pytest.raises(ValueError, match="truncated or corrupt|not an image file"):
+        images.load_image(data[: int(len(data) * fraction)])
+
+
 def png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 

@@ -2,6 +2,7 @@
 real HTTP server on 127.0.0.1 started by the tests. Nothing goes to the internet."""
 
 import dataclasses
+import http.client
 import http.server
 import io
 import socket
@@ -44,6 +45,7 @@ def png_bytes(width, height):
 class Handler(http.server.BaseHTTPRequestHandler):
     routes = {
         "/good.png": (200, "image/png", png_bytes(64, 48)),
+        "/cut.png": (200, "image/png", png_bytes(64, 48)),  # the connection drops halfway
         "/html": (200, "text/html", b"<html><body>Sorry, not a picture</body></html>"),
     }
 
@@ -54,6 +56,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if self.path == "/cut.png":
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self.wfile.write(body)
 
     def log_message(self, *arguments):
@@ -194,6 +201,58 @@ def test_failed_downloads_fall_back_with_one_notice(cache, server, route, expect
     assert image.shape == (1, 600, 512, 3)
     assert not list(cache.glob("local_bad*")) and not list(cache.glob(".*part"))
     assert server.requests[0][0] == route
+
+
+def test_a_download_cut_halfway_leaves_no_file_and_falls_back(cache, server):
+    info = local_info("local_cut", server.url + "/cut.png", fallback="grace_hopper")
+    with pytest.warns(samples.SampleFallbackWarning) as record:
+        image = samples.sample_image(info)
+    assert len(record) == 1 and "'local_cut'" in str(record[0].message)
+    assert image.shape == (1, 600, 512, 3)  # the fallback, not half a picture
+    assert not list(cache.glob("local_cut*")) and not list(cache.glob(".*part"))
+    with pytest.raises((OSError, http.client.HTTPException)):
+        samples.download_sample(info)  # raised as such without a fallback
+    assert not list(cache.iterdir())
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_a_damaged_cached_file_is_downloaded_again(cache, server, damage):
+    info = local_info("local_good", server.url + "/good.png", expected_size=(64, 48))
+    good = samples.sample_image(info)
+    path = cache / "local_good.png"
+    data = path.read_bytes()
+    path.write_bytes({"truncated": data[: len(data) // 2], "garbage": b"<html>oops</html>",
+                      "empty": b""}[damage])
+    with pytest.warns(samples.SampleFallbackWarning) as record:
+        again = samples.sample_image(info)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "\n" not in message and "was damaged" in message and "downloaded it again" in message
+    np.testing.assert_array_equal(again, good)
+    assert len(server.requests) == 2 and path.read_bytes() == data
+
+
+def test_a_damaged_cached_file_offline_falls_back_in_one_line(cache, server):
+    info = local_info("local_good", server.url + "/good.png", fallback="grace_hopper")
+    samples.sample_image(info)
+    (cache / "local_good.png").write_bytes(b"\x89PNG\r\n not really")
+    # Same cache file name (local_good.png), a server that no longer has it: the cached copy
+    # is damaged and cannot be downloaded again.
+    offline = dataclasses.replace(info, url=info.url.replace("/good.png", "/missing.png"))
+    with pytest.warns(samples.SampleFallbackWarning) as record:
+        image = samples.sample_image(offline)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "was damaged" in message and "404" in message and "'grace_hopper'" in message
+    assert image.shape == (1, 600, 512, 3)
+    assert not (cache / "local_good.png").exists()
+
+
+def test_a_damaged_generated_sample_is_made_again(cache):
+    first = samples.sample_image("swirls")
+    path = next(cache.glob("swirls-v*.png"))
+    path.write_bytes(path.read_bytes()[:100])
+    np.testing.assert_array_equal(samples.sample_image("swirls"), first)
 
 
 def test_failed_download_raises_without_fallback(cache, server):

@@ -666,6 +666,50 @@ def test_studio_rejects_too_large_and_bad_uploads(studio):
     assert list(studio.sources["style"]) == [widgets.GIVEN]
 
 
+def test_studio_refuses_a_decompression_bomb_and_takes_a_16_bit_png(studio):
+    bomb = io.BytesIO()
+    Image.new("1", (9000, 9000)).save(bomb, format="PNG")  # 81 Mpx in a few kB
+    assert len(bomb.getvalue()) < 100_000
+    simulate_upload(studio.uploads["style"], "bomb.png", bomb.getvalue())
+    assert "Could not load bomb.png" in studio.status.value
+    assert "pixels" in studio.status.value and "Traceback" not in studio.status.value
+    assert list(studio.sources["style"]) == [widgets.GIVEN]
+    deep = io.BytesIO()
+    values = (np.arange(40 * 30, dtype=np.uint16).reshape(30, 40) * 50)
+    Image.fromarray(values).save(deep, format="PNG")  # mode I;16
+    simulate_upload(studio.uploads["style"], "deep.png", deep.getvalue())
+    assert studio.pickers["style"].value == "upload: deep.png", studio.status.value
+    assert studio.style.shape == (1, 30, 40, 3) and studio.style.max() > 0.9
+
+
+def test_studio_stop_twice_and_continue_after_an_error(studio, monkeypatch):
+    studio.stop()  # nothing running: nothing happens
+    original = widgets.studio.stylize
+    monkeypatch.setattr(widgets.studio, "stylize",
+                        lambda *args, **options: (_ for _ in ()).throw(RuntimeError("boom")))
+    studio.run(blocking=True)
+    assert "The run failed: RuntimeError: boom" in studio.status.value
+    monkeypatch.setattr(widgets.studio, "stylize", original)
+    studio.steps.value = 2000
+    studio.continue_button.click()  # after an error (no result yet): a fresh run
+    wait_until(lambda: len(studio.loss_plot.history) > 2)
+    studio.stop_button.click()
+    studio.stop_button.click()  # a second Stop changes nothing
+    assert studio.wait(120)
+    assert studio.error is None and studio.result.status == "stopped"
+    assert not studio.run_button.disabled and studio.stop_button.disabled
+
+
+def test_studio_says_when_a_run_diverged(studio):
+    studio.optimizer.value = "sgd"
+    studio.learning_rate.value = 1e3
+    studio.steps.value = 5
+    studio.run(blocking=True)
+    assert studio.result.status == "diverged"
+    assert "never went below its starting value" in studio.status.value
+    assert "Lower the learning rate" in studio.status.value
+
+
 def test_studio_image_size_resizes_from_the_full_source(hed_weights, tiny_image, monkeypatch):
     source = tiny_image(96, 64, seed=8)
     studio = widgets.Studio(source, tiny_image(64, 64, seed=9), weights=hed_weights,

@@ -81,11 +81,13 @@ def _weights_rows(timeout: float) -> list[tuple[str, str]]:
     """The doctor lines on weights: ImageNet cache, server, hed, and what "auto" picks."""
     rows = []
     cached = {}
+    words = {"valid": "cached", "missing": "not cached",
+             "damaged": "damaged (delete it; it is downloaded again)"}
     for backbone in ("vgg16", "vgg19"):
         path = backbone_weights.imagenet_cache_path(backbone)
-        cached[backbone] = path.exists()
-        rows.append((f"imagenet {backbone}",
-                     f"{'cached' if cached[backbone] else 'not cached'} ({path})"))
+        state = backbone_weights.imagenet_cache_state(backbone)
+        cached[backbone] = state == "valid"
+        rows.append((f"imagenet {backbone}", f"{words[state]} ({path})"))
     reachable = _status(lambda: "reachable" if backbone_weights.imagenet_reachable(timeout)
                         else f"not reachable (waited up to {timeout:g} s)")
     rows.append(("imagenet server", f"{backbone_weights.IMAGENET_HOST}: {reachable}"))

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from nst_teach.fast.defaults import _positive_int
 from nst_teach.images import check_image
+from nst_teach.safe_write import write_atomically
 from nst_teach.transformer import (
     MIN_SIDE,
 )
@@ -71,14 +72,14 @@ def save(model: keras.Model, path: str | os.PathLike) -> pathlib.Path:
 
     Raises:
         ValueError: If the file name does not end in `.keras`.
+        nst_teach.safe_write.SaveError: If the folder is read-only or the disk full
+            (nothing is written; the model is still in memory).
     """
     path = pathlib.Path(path).expanduser()
     if path.suffix != ".keras":
         raise ValueError(f"Save the model as a .keras file, such as {path.with_suffix('.keras')}, "
                          f"not {path.name}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    return path
+    return write_atomically(path, model.save, "the network")
 
 
 def load(path: str | os.PathLike) -> keras.Model:

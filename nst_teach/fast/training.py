@@ -8,6 +8,7 @@ import os
 import pathlib
 import threading
 import time
+import warnings
 from typing import Any, Mapping, Sequence
 
 import keras
@@ -249,9 +250,13 @@ def _run_training(state: TrainingState, train_step, batches, options: TrainingSe
             protocol.after_step()
             if run.step % options.checkpoint_every == 0:
                 state.save(run)
+    message = run.message
+    if run.status in ("not finite", "interrupted", "stopped") and state.saved_path:
+        message += (f" The last good checkpoint is {state.saved_path}: train again with the "
+                    "same checkpoint_dir to go on from it.")
     return TrainingResult(model=state.model, history=run.history,
                           previews=previews.images if previews else [],
-                          preview_photo=preview_photo, status=run.status, message=run.message,
+                          preview_photo=preview_photo, status=run.status, message=message,
                           device=run.device, settings=settings, checkpoint=state.saved_path)
 
 
@@ -265,13 +270,27 @@ class TrainingState:
     checkpoint: tf.train.Checkpoint
     manager: tf.train.CheckpointManager | None
     saved_path: str | None = None
+    save_failed: bool = False
 
     def save(self, run: Run, final: bool = False) -> None:
-        """Saves a checkpoint at this step (once); at the end, not after a non-finite loss."""
+        """Saves a checkpoint at this step (once); at the end, not after a non-finite loss.
+
+        A checkpoint that cannot be written (read-only folder, full disk) does not stop
+        training: one warning says so, and `saved_path` stays the last good one.
+        """
         if self.manager is None or (final and run.status == "not finite"):
             return
         if self.saved_path is None or not self.saved_path.endswith(f"-{run.step}"):
-            self.saved_path = self.manager.save(checkpoint_number=run.step)
+            try:
+                self.saved_path = self.manager.save(checkpoint_number=run.step)
+            except (OSError, tf.errors.OpError) as error:
+                if not self.save_failed:
+                    reason = " ".join(str(error).split())[:200]
+                    warnings.warn(f"nst_teach: could not save a checkpoint to "
+                                  f"{self.manager.directory} ({reason}); training goes on, the "
+                                  f"network is in memory, the last good checkpoint is "
+                                  f"{self.saved_path}.", RuntimeWarning, stacklevel=2)
+                self.save_failed = True
 
 
 def _training_state(model: keras.Model | None, strategy: tf.distribute.Strategy,
