@@ -114,3 +114,35 @@ def test_a_non_finite_loss_keeps_the_last_good_checkpoint(photo_folder, random_w
     assert tf.train.latest_checkpoint(str(tmp_path / "run")).endswith("ckpt-2")
     assert "The loss became nan at step 3" in result.message
     assert f"The last good checkpoint is {result.checkpoint}" in result.message
+
+
+def test_training_divergence_on_histories():
+    def history(totals):
+        return [{"step": step + 1, "total": total} for step, total in enumerate(totals)]
+
+    falling = np.linspace(10, 1, 30) * (1 + 0.3 * np.sin(np.arange(30)))  # noisy, going down
+    assert training.training_divergence(history(falling)) is None
+    rising = np.linspace(1, 3, 30)
+    message = training.training_divergence(history(rising))
+    assert "did not go down in 30 steps" in message and "lower the learning rate" in message
+    assert training.training_divergence(history(rising[:19])) is None  # too few to judge
+
+
+def test_a_training_whose_loss_rises_says_so(photo_folder, random_weights, tiny_image,  # noqa: F811
+                                            monkeypatch):
+    original = training._train_step
+
+    def rising(loss, state, strategy):
+        step = original(loss, state, strategy)
+
+        def run(batch):
+            values = step(batch)
+            factor = 1.5 ** int(state.step.numpy())  # blows up, as with too large a rate
+            return {name: value * factor for name, value in values.items()}
+
+        return run
+
+    monkeypatch.setattr(training, "_train_step", rising)
+    result = train_tiny(tiny_image(32, 32, 5), photo_folder, random_weights, num_steps=20)
+    assert result.status == "diverged"
+    assert "did not go down in 20 steps" in result.message

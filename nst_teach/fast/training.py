@@ -50,7 +50,8 @@ class TrainingResult:
         previews: `(step, image)` pairs: the held-out photo stylized every
             `preview_every` steps (images float32 `(1, H, W, 3)`).
         preview_photo: The held-out photo, or None.
-        status: `"completed"`, `"time budget"`, `"stopped"`, `"interrupted"`
+        status: `"completed"`, `"time budget"`, `"diverged"` (the loss did not go
+            down: `training_divergence`), `"stopped"`, `"interrupted"`
             or `"not finite"`.
         message: A sentence on how the run ended.
         device: Where it ran, e.g. `"CPU"`, `"GPU:0"` or `"2 GPUs (MirroredStrategy)"`.
@@ -349,11 +350,32 @@ def _should_continue(protocol: RunProtocol, num_steps: int | None,
                      max_seconds: float | None) -> bool:
     """False, with the status set, once the steps or the time budget are used up or on Stop."""
     run = protocol.run
-    if num_steps is not None and run.step >= num_steps:
+    steps_done = num_steps is not None and run.step >= num_steps
+    time_done = max_seconds is not None and run.elapsed >= max_seconds
+    if (steps_done or time_done) and (diverged := training_divergence(run.history)):
+        protocol.finish("diverged", diverged)
+    elif steps_done:
         protocol.finish("completed", f"Completed {run.step} steps.")
-    elif max_seconds is not None and run.elapsed >= max_seconds:
+    elif time_done:
         protocol.finish("time budget", f"Used the time budget ({max_seconds:g} s) at step "
                         f"{run.step}.")
     elif protocol.stop_requested():
         protocol.finish("stopped", f"Stopped at step {run.step}.")
     return run.status == "running"
+
+
+def training_divergence(history: list[dict], window: int = 5) -> str | None:
+    """Says the training loss did not go down, and what to do; None if it did (or too few steps).
+
+    Each step's loss is on another batch of photos, so single steps are noisy: the median of
+    the last `window` steps is compared with that of the first `window`.
+    """
+    totals = [record["total"] for record in history]
+    if len(totals) < 4 * window:
+        return None
+    first, last = float(np.median(totals[:window])), float(np.median(totals[-window:]))
+    if last < first:
+        return None
+    return (f"The training loss did not go down in {len(totals)} steps (median {first:.4g} at "
+            f"the start, {last:.4g} at the end): lower the learning rate (learning_rate=...) or "
+            "the style weight, then train again.")
