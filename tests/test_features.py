@@ -453,6 +453,23 @@ def test_keras_weights_file(tmp_path):
         np.testing.assert_array_equal(bias, expected_bias)
 
 
+def test_auto_loads_the_file_named_by_the_environment(tmp_path, monkeypatch, capsys):
+    """NST_TEACH_WEIGHTS_FILE: "auto" loads a Keras-layout file (ImageNet's shapes) as it
+    would load ImageNet's, through keras.applications, whatever the network and cache."""
+    model = keras.applications.VGG19(include_top=False, weights=None)  # random, ImageNet layout
+    path = tmp_path / "stand_in_vgg19.weights.h5"
+    model.save_weights(path)
+    monkeypatch.setenv("NST_TEACH_WEIGHTS_FILE", str(path))
+    monkeypatch.setattr(backbone_weights, "imagenet_reachable",
+                        lambda timeout=3.0: pytest.fail("the network was asked"))
+    weights = load_weights(None, "auto", up_to="block3_conv4")
+    assert (weights.backbone, weights.source) == ("vgg19", str(path))
+    assert "NST_TEACH_WEIGHTS_FILE" in capsys.readouterr().err
+    kernel, bias = weights.convolutions["block3_conv4"]
+    np.testing.assert_array_equal(kernel, model.get_layer("block3_conv4").get_weights()[0])
+    assert load_weights("vgg16", "hed", up_to="block1_conv1").source == "hed"  # only "auto"
+
+
 # --- masks at each layer, recomputation, minimum size (lesson 08) -----------------------
 
 
