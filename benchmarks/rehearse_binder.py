@@ -37,6 +37,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from rehearsal import pyenv_python, run  # noqa: E402
 from report import Report  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -47,23 +48,10 @@ STAND_IN = ("import keras, sys; application = {'vgg16': keras.applications.VGG16
             "application(include_top=False, weights=None).save_weights(sys.argv[2])")
 
 
-def run(command: list[str], **options) -> None:
-    print("$", " ".join(str(part) for part in command), flush=True)
-    subprocess.run(command, check=True, **options)
-
-
 def runtime_python(repo: pathlib.Path) -> pathlib.Path:
     """The interpreter `binder/runtime.txt` names ("python-3.11"), from pyenv."""
-    wanted = (repo / "binder" / "runtime.txt").read_text().strip().removeprefix("python-")
-    versions = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True,
-                              check=True).stdout.split()
-    matches = sorted((v for v in versions if v == wanted or v.startswith(wanted + ".")),
-                     key=lambda v: [int(part) for part in v.split(".") if part.isdigit()])
-    if not matches:
-        raise SystemExit(f"pyenv has no Python {wanted} (binder/runtime.txt); it has {versions}.")
-    prefix = subprocess.run(["pyenv", "prefix", matches[-1]], capture_output=True, text=True,
-                            check=True).stdout.strip()
-    return pathlib.Path(prefix) / "bin" / "python"
+    return pyenv_python((repo / "binder" / "runtime.txt").read_text().strip()
+                        .removeprefix("python-"))
 
 
 def build(work: pathlib.Path, backbone: str) -> tuple[pathlib.Path, dict]:
