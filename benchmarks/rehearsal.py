@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 
 NO_INTERPRETER = 3  # the exit status when pyenv has no such Python
 
@@ -32,3 +35,16 @@ def pyenv_python(version: str) -> pathlib.Path:
         print(f"no pyenv Python {version} in {root / 'versions'}", file=sys.stderr)
         raise SystemExit(NO_INTERPRETER)
     return found[-1] / "bin" / "python"
+
+
+@contextlib.contextmanager
+def work_folder(prefix: str, keep: bool):
+    """A temporary folder for a rehearsal, removed at the end unless `keep`."""
+    work = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        if keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)

@@ -30,14 +30,12 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from rehearsal import pyenv_python, run  # noqa: E402
+from rehearsal import pyenv_python, run, work_folder  # noqa: E402
 from report import Report  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -135,9 +133,8 @@ def main() -> None:
     args = parser.parse_args()
     if not CGROUP.is_dir() or os.geteuid() != 0:
         raise SystemExit("needs root and cgroup v1's memory controller at /sys/fs/cgroup/memory")
-    work = pathlib.Path(tempfile.mkdtemp(prefix="nst_binder_"))
     report = Report("rehearse_binder")
-    try:
+    with work_folder("nst_binder_", args.keep) as work:
         repo, environment = build(work, args.backbone)
         notebooks = sorted((repo / "lessons").glob("*.ipynb")) + [
             repo / "dashboard" / "studio.ipynb"]
@@ -160,11 +157,6 @@ def main() -> None:
                     f"over time: {', '.join(slow) or 'none'}; over memory: "
                     f"{', '.join(large) or 'none'}")
         report.write()
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

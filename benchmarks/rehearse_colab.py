@@ -20,14 +20,12 @@ import argparse
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from rehearsal import pyenv_python, run  # noqa: E402
+from rehearsal import pyenv_python, run, work_folder  # noqa: E402
 from report import Report  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -51,9 +49,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
-    work = pathlib.Path(tempfile.mkdtemp(prefix="nst_colab_"))
     report = Report("rehearse_colab")
-    try:
+    with work_folder("nst_colab_", args.keep) as work:
         clone = work / "repo"
         run(["git", "clone", "--quiet", str(ROOT), str(clone)])
         venv = pathlib.Path(args.venv) if args.venv else work / "venv"
@@ -94,11 +91,6 @@ def main() -> None:
                 report.line(line)
         report.write()
         sys.exit(0 if result.returncode == 0 and kept else 1)
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

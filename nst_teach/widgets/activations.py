@@ -280,17 +280,19 @@ class ActivationExplorer(_Displayable):
 
     def field_box(self) -> tuple[int, int, int, int]:
         """The receptive field of the activation at (`row`, `column`): top, left, bottom, right."""
-        activations = self.current_activations()
-        position = (min(self.row.value, activations.shape[1] - 1),
-                    min(self.column.value, activations.shape[2] - 1))
         image = self.images[self.image_dropdown.value]
-        return receptive_field_box(self.weights.backbone, self.layer_dropdown.value, position,
+        return receptive_field_box(self.weights.backbone, self.layer_dropdown.value,
+                                   self._field_position(self.current_activations()),
                                    image.shape[1:3])
+
+    def _field_position(self, activations: np.ndarray) -> tuple[int, int]:
+        """(`row`, `column`), kept inside the layer's grid (a 1-wide grid's slider still has 2)."""
+        return (min(self.row.value, activations.shape[1] - 1),
+                min(self.column.value, activations.shape[2] - 1))
 
     def _draw_field(self) -> None:
         activations = self.current_activations()
-        position = (min(self.row.value, activations.shape[1] - 1),
-                    min(self.column.value, activations.shape[2] - 1))
+        position = self._field_position(activations)
         _show_png(self.field_image, plots.plot_receptive_field(
             self.images[self.image_dropdown.value], activations, self.channel_slider.value,
             position, self.field_box(), title=f"{self.layer_dropdown.value}: what one value sees"))
