@@ -63,7 +63,7 @@ def main() -> None:
         # The lessons' install cell, as written, but pointed at the clone.
         run([str(python), "-m", "pip", "install", "-q", f"nst_teach @ git+file://{clone}"])
         run([str(python), "-m", "pip", "install", "-q", "pytest>=7", "scipy>=1.9",
-             "nbval>=0.10", "ipykernel>=6", "nbformat>=5", "packaging"])
+             "nbval>=0.10", "ipykernel>=6,<7", "nbformat>=5", "packaging"])
         versions = installed(python, COLAB)
         kept = all(versions[name] == version for name, version in COLAB.items())
         python_version = subprocess.run([str(python), "-c", "import platform; "

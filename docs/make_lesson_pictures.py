@@ -8,9 +8,10 @@ Grace Hopper photo that matplotlib ships), at 128 to 192 px on a CPU:
     01 an image and its three channels   06 L-BFGS, Adam and SGD racing
     02 activations of block1_conv2       07 a stylization at 192 px
     03 the photo rebuilt from two layers 08 the same, keeping the photo's colours
-    04 a style's Gram matrix             09 one style on several photos
+    04 a style's Gram matrix             09 three style scales
+                                         10 one style on several photos
 
-Lesson 09 (fast style transfer) is still being written: its picture is drawn
+Lesson 10 (fast style transfer) is still being written: its picture is drawn
 with `nst.stylize` (one optimization per photo), not with the fast network;
 redraw it once `nst.fast` is in place.
 
@@ -43,8 +44,9 @@ PICTURES = {
     "05": "05_losses_and_gradients.jpg",
     "06": "06_gradient_descent_on_pixels.jpg",
     "07": "07_style_transfer.jpg",
-    "08": "08_control.jpg",
-    "09": "09_fast_style_transfer.jpg",
+    "08": "08_colours_and_regions.jpg",
+    "09": "09_scale_and_statistics.jpg",
+    "10": "10_fast_style_transfer.jpg",
 }
 
 
@@ -138,12 +140,19 @@ def main() -> None:
             kept = nst.color.combine_luminance(result, content)
             save(nst.show_images([content, result, kept],
                                  ["photo", "result", "photo's colours kept"], size=2.2), "08")
-    if "09" in wanted:  # drawn with stylize until nst.fast lands (see the docstring)
+    if "09" in wanted:
+        mosaic = nst.sample_image("mosaic", max_size=256)
+        scales = (0.5, 1.0, 2.0)
+        results = [nst.stylize(photo, mosaic, style_scale=scale, num_steps=60, **options).image
+                   for scale in scales]
+        save(nst.show_images(results, [f"style_scale={scale:g}" for scale in scales],
+                             size=2.2), "09")
+    if "10" in wanted:  # drawn with stylize until nst.fast lands (see the docstring)
         photos = [photo, photo[:, :64], np.ascontiguousarray(photo[:, :, ::-1])]
         mosaic = nst.sample_image("mosaic", max_size=128)
         results = [nst.stylize(image, mosaic, num_steps=50, **options).image for image in photos]
         save(nst.show_images([mosaic, *results], ["style", "photo 1", "photo 2", "photo 3"],
-                             size=2.0), "09")
+                             size=2.0), "10")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ approximates Newton's method. It remembers the last few steps `s = x_new - x`
 and gradient changes `y = g_new - g`, and turns the gradient into a search
 direction with the *two-loop recursion*, at the cost of a few dot products.
 A backtracking line search then picks a step length that lowers the loss
-enough (the Armijo condition).
+enough (the Armijo condition), shortening a failed step to the minimizer of a
+parabola fitted to the loss along it (Nocedal & Wright, section 3.5).
 
 Bounds are handled by projection, the simplest documented scheme:
 
@@ -138,10 +139,26 @@ class LBFGS:
             if new_losses["total"] <= losses["total"] + self.armijo * decrease:
                 self._remember(variable - x, new_gradient - gradient)
                 return new_losses, new_gradient
-            step_length *= 0.5 if tf.math.is_finite(new_losses["total"]) else 0.1
+            step_length *= self.backtrack_factor(losses["total"], new_losses["total"], decrease)
         variable.assign(x)
         self.pairs.clear()
         return losses, gradient
+
+    @staticmethod
+    def backtrack_factor(value: tf.Tensor, trial_value: tf.Tensor, decrease: tf.Tensor) -> float:
+        """How much to shorten a step that failed the Armijo test, in [0.1, 0.5].
+
+        The minimizer of the parabola through the loss at the start (`value`, slope
+        `decrease` along the step) and at the trial point (`trial_value`), as a fraction
+        of the step (Nocedal & Wright, section 3.5), kept within [0.1, 0.5] so that a
+        poor fit neither stalls nor barely shortens the step; 0.1 for a non-finite loss.
+        """
+        if not tf.math.is_finite(trial_value):
+            return 0.1
+        curvature = float(trial_value - value - decrease)  # > 0 when the Armijo test failed
+        if curvature <= 0.0:
+            return 0.5
+        return min(max(-float(decrease) / (2.0 * curvature), 0.1), 0.5)
 
     def _remember(self, s: tf.Tensor, y: tf.Tensor) -> None:
         if dot(s, y) > 1e-10 * dot(y, y):

@@ -58,6 +58,18 @@ def test_pins_satisfy_the_project_dependencies():
             f"{name}=={version} does not satisfy pyproject's {dependency}"
 
 
+def test_ipykernel_is_one_that_answers_every_cell():
+    """ipykernel 7 can drop a shell message and leave a cell waiting forever (its issues
+    #1529, #1554; the Binder rehearsal's lesson-03 hang): Binder and the tests keep 6.x."""
+    pinned = binder_requirements().get("ipykernel")
+    assert pinned is not None, "pin ipykernel in binder/requirements.txt (6.x)"
+    assert next(iter(pinned.specifier)).version.startswith("6."), pinned
+    test_extra = tomllib.loads((ROOT / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]["test"]
+    kernel = next(Requirement(text) for text in test_extra if text.startswith("ipykernel"))
+    assert not kernel.specifier.contains("7.0.0") and kernel.specifier.contains("6.31.0")
+
+
 def test_pyproject_never_asks_for_tensorflow_cpu():
     names = [dependency.name.lower() for dependency in project_dependencies()]
     assert "tensorflow" in names and "tensorflow-cpu" not in names

@@ -100,6 +100,31 @@ def test_lesson_08_checks(check, right, wrong, capsys):
     assert "raised NotImplementedError" in capsys.readouterr().out
 
 
+# --- lesson 09: means and standard deviations -------------------------------------
+
+def numpy_mean_std(features, ddof=0, variance=False, axes=(1, 2)):
+    features = np.asarray(features, np.float64)
+    mean = features.mean(axis=axes)
+    spread = features.var(axis=axes, ddof=ddof) + 1e-5
+    return mean, spread if variance else np.sqrt(spread)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda f: numpy_mean_std(f, ddof=1),  # divided by H * W - 1
+    lambda f: numpy_mean_std(f, variance=True),  # the variance, not the deviation
+    lambda f: numpy_mean_std(f, axes=(1, 3))[0],  # one array, not a pair
+    lambda f: tuple(np.swapaxes(a, 0, 1) for a in numpy_mean_std(f, axes=(3,))),  # over channels
+    lambda f: (np.zeros((1, f.shape[-1])), np.ones((1, f.shape[-1]))),  # right shapes, no values
+])
+def test_lesson_09_mean_std_check(wrong, capsys):
+    assert checks.check_mean_std(numpy_mean_std) is True
+    assert "✗" not in capsys.readouterr().out
+    assert checks.check_mean_std(wrong) is False
+    assert "✗" in capsys.readouterr().out
+    assert checks.check_mean_std(crash) is False
+    assert "raised NotImplementedError" in capsys.readouterr().out
+
+
 # --- lessons 06 and 07: optimizer steps, strength, choosing the style weight ----
 
 def numpy_adam_step(image, gradient, m, v, step, learning_rate, beta_1, beta_2, epsilon,

@@ -106,7 +106,7 @@ def test_wrong_rank_raises_with_shape(shape):
         gram_matrix(np.zeros(shape, np.float32))
 
 
-# --- guided Gram matrices and mean/std (lesson 08) -------------------------------------
+# --- guided Gram matrices (lesson 08) and mean/std (lesson 09) -----------------------------------
 
 
 def numpy_guided_gram(features, mask):

@@ -8,7 +8,7 @@ True when the student's result is close enough, so a cell can also
 
 In the spirit of Karpathy's `cmp(name, dt, t)` from nn-zero-to-hero.
 
-Modules: `compare` (the report), `steps` (lessons 01-06, 08), `runs` (07, 09).
+Modules: `compare` (the report), `steps` (lessons 01-06, 08, 09), `runs` (07, 10).
 """
 
 from nst_teach.checks.compare import (
@@ -30,6 +30,7 @@ from nst_teach.checks.steps import (
     check_gram_matrix,
     check_guided_gram_matrix,
     check_match_luminance,
+    check_mean_std,
     check_resize_to_max_size,
     check_style_loss,
     check_total_variation_loss,
@@ -44,6 +45,7 @@ __all__ = [
     "check_guided_gram_matrix",
     "check_instance_normalization",
     "check_match_luminance",
+    "check_mean_std",
     "check_resize_to_max_size",
     "check_strength_to_weights",
     "check_style_loss",

@@ -1,4 +1,4 @@
-"""Checks of the steps of lessons 01-06 and 08, against `nst_teach.core` and its layers."""
+"""Checks of the steps of lessons 01-06, 08 and 09, against `nst_teach.core` and its layers."""
 
 from __future__ import annotations
 
@@ -154,6 +154,32 @@ def check_guided_gram_matrix(function: Callable) -> bool:
                       hint="Weigh each position's products F[i, j, c] * F[i, j, d] by the mask "
                            "m[i, j] (once, not squared), sum over positions, divide by the "
                            "sum of the mask.")
+    return ok
+
+
+def check_mean_std(function: Callable) -> bool:
+    """Checks `function(features) -> (mean, std)` against `statistics.mean_std` (lesson 09).
+
+    The activations `(1, H, W, C)` are small (a 3 x 4 map), so a standard deviation
+    divided by `H * W - 1` instead of `H * W`, a variance for a deviation, or statistics
+    over the channels instead of the positions are all told apart.
+    """
+    rng = np.random.default_rng(9)
+    ok = True
+    for shape in ((1, 3, 4, 5), (1, 6, 2, 8)):
+        activations = rng.uniform(0, 2, shape).astype(np.float32)
+        result = _run("mean_std_statistics", function, activations)
+        if result is None:
+            return False
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            print(f"mean_std_statistics: ✗ returned {type(result).__name__}, not a pair "
+                  "(mean, std).")
+            return False
+        mean, std = statistics.mean_std(activations)
+        hint = ("Average over the positions (axes 1 and 2), one value per channel; "
+                "std = sqrt(mean of F^2 - mean^2 + 1e-5), dividing by H * W.")
+        ok &= compare(f"mean {shape}", result[0], mean, rtol=1e-4, atol=1e-4, hint=hint)
+        ok &= compare(f"std {shape}", result[1], std, rtol=1e-4, atol=1e-4, hint=hint)
     return ok
 
 
