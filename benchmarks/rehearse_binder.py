@@ -133,7 +133,9 @@ def main() -> None:
     args = parser.parse_args()
     if not CGROUP.is_dir() or os.geteuid() != 0:
         raise SystemExit("needs root and cgroup v1's memory controller at /sys/fs/cgroup/memory")
-    report = Report("rehearse_binder")
+    # A partial run (--only) gets a section of its own, beside the full run's table.
+    report = Report("rehearse_binder" + ("_only_" + "_".join(args.only) if args.only else ""),
+                    script="rehearse_binder")
     with work_folder("nst_binder_", args.keep) as work:
         repo, environment = build(work, args.backbone)
         notebooks = sorted((repo / "lessons").glob("*.ipynb")) + [

@@ -216,6 +216,23 @@ def test_first_direction_is_a_unit_step_downhill():
     np.testing.assert_allclose(LBFGS().direction(gradient).numpy(), [[-0.6, 0.8]], rtol=1e-6)
 
 
+@pytest.mark.parametrize("minimizer, expected", [(0.3, 0.3), (0.02, 0.1), (0.45, 0.45)])
+def test_backtracking_goes_to_the_minimizer_of_the_fitted_parabola(minimizer, expected):
+    """Along phi(t) = (t - a)^2, a full step (t = 1) fails the Armijo test; the parabola
+    through phi(0), phi'(0) and phi(1) is phi itself, so the step shrinks to exactly `a`,
+    kept within [0.1, 0.5]."""
+    value, slope, trial = minimizer ** 2, -2.0 * minimizer, (1.0 - minimizer) ** 2
+    factor = LBFGS.backtrack_factor(tf.constant(value), tf.constant(trial), tf.constant(slope))
+    assert factor == pytest.approx(expected, rel=1e-5)
+
+
+def test_backtracking_from_a_non_finite_or_concave_trial():
+    assert LBFGS.backtrack_factor(tf.constant(1.0), tf.constant(np.nan), tf.constant(-1.0)) == 0.1
+    assert LBFGS.backtrack_factor(tf.constant(1.0), tf.constant(np.inf), tf.constant(-1.0)) == 0.1
+    # a trial below the tangent line has no minimizer in between: halve, as plain backtracking
+    assert LBFGS.backtrack_factor(tf.constant(1.0), tf.constant(-1.0), tf.constant(-1.0)) == 0.5
+
+
 def test_pairs_without_positive_curvature_are_skipped():
     optimizer = LBFGS()
     s = as_tensor(np.arange(1.0, SIZE + 1))
