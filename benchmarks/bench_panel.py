@@ -26,6 +26,7 @@ Contenders (`--contenders`, default: the first four):
                        `up-adam`, `up-lbfgs` start the full size from the upsampled
                        coarse result instead (what `sizes=` did before)
   adam-lbfgs[-f32]     `--adam-steps` Adam steps, then L-BFGS
+`--learning-rate` sets Adam's rate (last stage) for every contender.
 
 Images: contents and styles are the project's samples (downloaded online, or
 generated offline), scikit-image's bundled photos (`pip install scikit-image`)
@@ -187,8 +188,9 @@ def run_contender(name: str, content, style, target: float, objective, common: d
     else:
         optimizer = base
     if not reached:
+        rate = {"learning_rate": args.learning_rate} if optimizer == "adam" else {}
         nst.stylize(content, style, optimizer=optimizer, num_steps=args.max_steps, init=init,
-                    **options)
+                    **rate, **options)
     return reached or None
 
 
@@ -211,6 +213,8 @@ def main():
     parser.add_argument("--coarse-size", type=int, default=128)
     parser.add_argument("--coarse-steps", type=int, default=100)
     parser.add_argument("--adam-steps", type=int, default=20)
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="Adam's rate in the (last) stage (default: nst_teach's default)")
     parser.add_argument("--images", type=pathlib.Path,
                         default=HERE.parent.parent / "shared" / "images")
     parser.add_argument("--cache", type=pathlib.Path, default=pathlib.Path(
@@ -224,13 +228,14 @@ def main():
 
     import nst_teach as nst
 
-    report = Report(args.section)
+    report = Report(args.section, script="bench_panel")
     weights = nst.load_weights("vgg16", "hed")
     common = dict(weights=weights, content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
                   progress=False, verbose=False, **WEIGHTS)
     report.line(f"{args.size} px; target: the tutorial's float32 loss after "
                 f"{args.tutorial_steps} steps; cap {args.max_steps} steps; "
-                f"coarse stage {args.coarse_size} px x {args.coarse_steps} steps")
+                f"coarse stage {args.coarse_size} px x {args.coarse_steps} steps; Adam rate "
+                f"{args.learning_rate or 'default'}")
     results = {name: [] for name in args.contenders}
     for index in args.pairs:
         pair = PANEL[index]

@@ -13,7 +13,12 @@ Bounds are handled by projection, the simplest documented scheme:
 * a pixel at 0 whose gradient pushes it below 0, or at 1 pushed above 1, is
   *held*: its gradient and its direction are set to zero for this step;
 * every trial point is clipped to [0, 1], and the curvature pair uses the step
-  actually taken, `s = clip(x + t d) - x`.
+  actually taken, `s = clip(x + t d) - x`;
+* the two-loop recursion runs in the free pixels only: the remembered pairs are
+  masked like the gradient (`s_F`, `y_F`), so curvature measured on pixels a
+  bound now holds does not shape the step of the others (a reduced-space
+  quasi-Newton step, as in Kim, Sra & Dhillon 2010); a masked pair with
+  `s_F . y_F <= 0` is left out of this step.
 
 Curvature pairs with `s . y <= 0` (which would break the approximation) are
 skipped. If the direction is not a descent direction, the memory is cleared
@@ -96,15 +101,26 @@ class LBFGS:
         held_high = (x >= self.upper) & (gradient < 0)
         return tf.cast(~(held_low | held_high), gradient.dtype)
 
-    def direction(self, gradient: tf.Tensor) -> tf.Tensor:
+    def direction(self, gradient: tf.Tensor, free: tf.Tensor | None = None) -> tf.Tensor:
         """The search direction `-H @ gradient` (two-loop recursion).
 
-        With no pairs yet, the steepest-descent direction scaled to length 1.
+        Args:
+            gradient: The gradient, any shape `S`.
+            free: Optional 0/1 mask of shape `S`: the recursion then uses the
+                pairs restricted to the free entries (`s * free`, `y * free`),
+                skipping a restricted pair whose `s . y` is not positive.
+
+        Returns:
+            The direction, shape `S`. With no (usable) pairs, the steepest-descent
+            direction scaled to length 1.
         """
-        if not self.pairs:
+        pairs = self.pairs if free is None else [
+            (s * free, y * free) for s, y in self.pairs]
+        pairs = [(s, y) for s, y in pairs if dot(s, y) > 1e-10 * dot(y, y)]
+        if not pairs:
             return -gradient / tf.norm(gradient)
-        steps = tf.stack([s for s, _ in self.pairs])
-        changes = tf.stack([y for _, y in self.pairs])
+        steps = tf.stack([s for s, _ in pairs])
+        changes = tf.stack([y for _, y in pairs])
         return -two_loop_recursion(gradient, steps, changes)
 
     def step(self, variable: tf.Variable, evaluate: Evaluate,
@@ -126,10 +142,10 @@ class LBFGS:
         free = self.free_mask(x, gradient)
         if not tf.reduce_any(gradient * free != 0):  # stationary: nothing can move
             return losses, gradient
-        direction = self.direction(gradient * free) * free
+        direction = self.direction(gradient * free, free) * free
         if dot(gradient, direction) >= 0:  # not a descent direction: forget the curvature
             self.pairs.clear()
-            direction = self.direction(gradient * free) * free
+            direction = self.direction(gradient * free, free) * free
         step_length = 1.0
         for _ in range(self.max_line_search):
             variable.assign(tf.clip_by_value(x + step_length * direction, self.lower, self.upper))
