@@ -42,6 +42,11 @@ def dot(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(a * b)
 
 
+def has_positive_curvature(s: tf.Tensor, y: tf.Tensor) -> bool:
+    """Whether a pair may enter the recursion: `s . y > 0`, relative to `y . y`."""
+    return bool(dot(s, y) > 1e-10 * dot(y, y))
+
+
 @tf.function(reduce_retracing=True)
 def two_loop_recursion(gradient: tf.Tensor, steps: tf.Tensor, changes: tf.Tensor) -> tf.Tensor:
     """Approximates `inverse(Hessian) @ gradient` from the remembered pairs.
@@ -116,7 +121,7 @@ class LBFGS:
         """
         pairs = self.pairs if free is None else [
             (s * free, y * free) for s, y in self.pairs]
-        pairs = [(s, y) for s, y in pairs if dot(s, y) > 1e-10 * dot(y, y)]
+        pairs = [(s, y) for s, y in pairs if has_positive_curvature(s, y)]
         if not pairs:
             return -gradient / tf.norm(gradient)
         steps = tf.stack([s for s, _ in pairs])
@@ -177,7 +182,7 @@ class LBFGS:
         return min(max(-float(decrease) / (2.0 * curvature), 0.1), 0.5)
 
     def _remember(self, s: tf.Tensor, y: tf.Tensor) -> None:
-        if dot(s, y) > 1e-10 * dot(y, y):
+        if has_positive_curvature(s, y):
             self.pairs.append((s, y))
             if len(self.pairs) > self.memory:
                 self.pairs.pop(0)
