@@ -26,7 +26,12 @@ Contenders (`--contenders`, default: the first four):
                        `up-adam`, `up-lbfgs` start the full size from the upsampled
                        coarse result instead (what `sizes=` did before)
   adam-lbfgs[-f32]     `--adam-steps` Adam steps, then L-BFGS
-`--learning-rate` sets Adam's rate (last stage) for every contender.
+`--learning-rate` sets Adam's rate (last stage) for every contender;
+`--schedule cosine:START:STEPS:FLOOR` makes it a schedule instead (Keras'
+CosineDecay from START to START * FLOOR over STEPS steps), `--schedule
+warmup:START:STEPS:PEAK` a linear warm-up from START to PEAK over STEPS steps, then
+PEAK; `--option NAME=VALUE` passes optimizer options (e.g. `memory=20` for L-BFGS,
+`beta_2=0.99` for Adam) to the last stage.
 
 Images: contents and styles are the project's samples (downloaded online, or
 generated offline), scikit-image's bundled photos (`pip install scikit-image`)
@@ -188,10 +193,34 @@ def run_contender(name: str, content, style, target: float, objective, common: d
     else:
         optimizer = base
     if not reached:
-        rate = {"learning_rate": args.learning_rate} if optimizer == "adam" else {}
+        rate = {"learning_rate": learning_rate(args)} if optimizer == "adam" else {}
         nst.stylize(content, style, optimizer=optimizer, num_steps=args.max_steps, init=init,
-                    **rate, **options)
+                    optimizer_options=optimizer_options(args, optimizer), **rate, **options)
     return reached or None
+
+
+def learning_rate(args):
+    """Adam's rate for the last stage: None (the default), a number or a schedule."""
+    if args.schedule is None:
+        return args.learning_rate
+    kind, start, steps, last = args.schedule.split(":")
+    if kind == "cosine":
+        import keras
+        return keras.optimizers.schedules.CosineDecay(float(start), int(steps), alpha=float(last))
+    if kind == "warmup":
+        start, steps, peak = float(start), int(steps), float(last)
+        return lambda step: start + (peak - start) * min(step, steps) / steps
+    raise ValueError(f"Unknown schedule {kind!r}: use cosine:START:STEPS:FLOOR or "
+                     "warmup:START:STEPS:PEAK.")
+
+
+def optimizer_options(args, optimizer: str) -> dict:
+    """`--option NAME=VALUE` as numbers, for the optimizer of the last stage."""
+    options = {}
+    for option in args.option:
+        name, value = option.split("=")
+        options[name] = int(value) if value.isdigit() else float(value)
+    return options
 
 
 def summarize(report, name: str, rows: list) -> None:
@@ -215,6 +244,10 @@ def main():
     parser.add_argument("--adam-steps", type=int, default=20)
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="Adam's rate in the (last) stage (default: nst_teach's default)")
+    parser.add_argument("--schedule", default=None,
+                        help="cosine:START:STEPS:FLOOR or warmup:START:STEPS:PEAK (Adam)")
+    parser.add_argument("--option", action="append", default=[],
+                        help="NAME=VALUE, an optimizer option of the last stage")
     parser.add_argument("--images", type=pathlib.Path,
                         default=HERE.parent.parent / "shared" / "images")
     parser.add_argument("--cache", type=pathlib.Path, default=pathlib.Path(
@@ -235,7 +268,8 @@ def main():
     report.line(f"{args.size} px; target: the tutorial's float32 loss after "
                 f"{args.tutorial_steps} steps; cap {args.max_steps} steps; "
                 f"coarse stage {args.coarse_size} px x {args.coarse_steps} steps; Adam rate "
-                f"{args.learning_rate or 'default'}")
+                f"{args.learning_rate or 'default'}, schedule {args.schedule}, options "
+                f"{optimizer_options(args, '')}")
     results = {name: [] for name in args.contenders}
     for index in args.pairs:
         pair = PANEL[index]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -123,8 +123,8 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
             content_weight: float | None = None, style_weight: float | None = None,
             tv_weight: float | None = None, pooling: str = "max",
-            optimizer: str = DEFAULT_OPTIMIZER,
-            num_steps: int | Sequence[int] | None = None, learning_rate: float | None = None,
+            optimizer: str = DEFAULT_OPTIMIZER, num_steps: int | Sequence[int] | None = None,
+            learning_rate: float | Callable[[int], float] | None = None,
             init: Any = "content", seed: int = 0, callbacks=None, progress: bool = True,
             stop_event: threading.Event | None = None, verbose: bool = True,
             optimizer_options: dict | None = None,
@@ -154,8 +154,8 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             color_matching_method: The controls of lessons 08 and 09: see
             `ControlSettings`.
         optimizer, num_steps, learning_rate, optimizer_options, init, seed,
-            resume: How it is minimized: see `RunSettings` (Adam by default;
-            `resume=result.optimizer_state` continues an earlier run).
+            resume: How it is minimized: see `RunSettings` (Adam by default, its rate
+            may be a schedule; `resume=result.optimizer_state` continues a run).
         callbacks: Functions `f(run)` or `Callback` objects (see callbacks.py).
         progress: Show a progress bar.
         stop_event: A `threading.Event`: set, it ends the loop after the step.
@@ -233,12 +233,21 @@ def stylize_with_settings(content, style, loss: LossSettings, control: ControlSe
                                optimizer_state=_optimizer_state(run_settings, stage, len(shapes)))
 
 
+def _describe_rate(rate: float | Callable | None) -> float | dict | None:
+    """A learning rate for records: the number, or a schedule's name and configuration."""
+    if not callable(rate):
+        return rate
+    config = rate.get_config() if hasattr(rate, "get_config") else {"repr": repr(rate)}
+    return {"schedule": type(rate).__name__, **config}
+
+
 def _run_record(control: ControlSettings, run_settings: RunSettings,
                 stage_steps: list[int]) -> dict:
     """The run's and the controls' settings, for `StyleTransferResult.settings`."""
     return {"optimizer": run_settings.optimizer,
             "num_steps": stage_steps[0] if control.sizes is None else stage_steps,
-            "learning_rate": run_settings.resolved_learning_rate, "seed": run_settings.seed,
+            "learning_rate": _describe_rate(run_settings.resolved_learning_rate),
+            "seed": run_settings.seed,
             "init": ("resume" if run_settings.resume is not None else run_settings.init
                      if isinstance(run_settings.init, str) else "image"),
             "sizes": control.sizes, "style_scale": control.style_scale,

@@ -24,7 +24,7 @@ import difflib
 import inspect
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nst_teach import controls
@@ -75,22 +75,26 @@ def default_loss_weights(weights: BackboneWeights | str) -> dict[str, float]:
     return dict(LOSS_WEIGHTS.get(source, LOSS_WEIGHTS["imagenet"]))
 
 
-def check_optimizer(name: str, learning_rate: float | None = None,
-                    options: Mapping[str, Any] | None = None) -> float | None:
+def check_optimizer(name: str, learning_rate: float | Callable | None = None,
+                    options: Mapping[str, Any] | None = None) -> float | Callable | None:
     """Checks an optimizer's name, learning rate and options, without building it.
 
     Returns:
-        The learning rate Adam or SGD will use (the default when None), or
-        None for L-BFGS (its line search sets the step).
+        The learning rate Adam or SGD will use (the default when None; for
+        Adam it may be a schedule, a function of the step), or None for
+        L-BFGS (its line search sets the step).
 
     Raises:
-        ValueError: For an unknown name, a rate <= 0, or options the optimizer
-            does not take.
+        ValueError: For an unknown name, a rate <= 0, a schedule for another
+            optimizer than Adam, or options the optimizer does not take.
     """
     if name not in OPTIMIZER_DEFAULTS:
         raise ValueError(f"Unknown optimizer {name!r}: use 'lbfgs', 'adam' or 'sgd'.")
     rate = OPTIMIZER_DEFAULTS[name]["learning_rate"] if learning_rate is None else learning_rate
-    if not rate > 0:
+    if callable(rate) and name != "adam":
+        raise ValueError(f"A learning-rate schedule needs optimizer='adam'; {name} takes "
+                         "a number.")
+    if not callable(rate) and not rate > 0:
         raise ValueError(f"learning_rate must be > 0, got {rate}.")
     options = dict(options or {})
     try:
@@ -99,10 +103,10 @@ def check_optimizer(name: str, learning_rate: float | None = None,
     except TypeError as error:
         raise ValueError(f"optimizer_options {sorted(options)} do not fit {name} ({error}); "
                          f"see help(nst_teach.settings.OPTIMIZERS[{name!r}]).") from None
-    return None if name == "lbfgs" else float(rate)
+    return None if name == "lbfgs" else rate if callable(rate) else float(rate)
 
 
-def make_optimizer(name: str, learning_rate: float | None = None, **options):
+def make_optimizer(name: str, learning_rate: float | Callable | None = None, **options):
     """Creates `"lbfgs"`, `"adam"` or `"sgd"` (see `optimize.take_step`).
 
     Args:
@@ -255,7 +259,9 @@ class RunSettings:
             a very low loss, each step dearer) or `"sgd"`.
         num_steps: Optimizer steps (default per optimizer); with `sizes`, per stage: one
             number for every stage or a list with one per stage.
-        learning_rate: Step size for Adam and SGD (default per optimizer).
+        learning_rate: Step size for Adam and SGD (default per optimizer); for Adam
+            also a schedule, a function of the step (0-based) such as
+            `keras.optimizers.schedules.CosineDecay(0.05, 200, alpha=0.2)`.
         optimizer_options: Extra options for the optimizer (e.g. `memory`).
         init: `"content"`, `"style"`, `"noise"` (seeded) or an image to start from (to
             continue an earlier run; with `sizes`, resized to the first stage).
@@ -276,13 +282,13 @@ class RunSettings:
 
     optimizer: str = DEFAULT_OPTIMIZER
     num_steps: int | Sequence[int] | None = None
-    learning_rate: float | None = None
+    learning_rate: float | Callable | None = None
     optimizer_options: Mapping[str, Any] | None = None
     init: Any = "content"
     seed: int = 0
     resume: OptimizerState | None = None
 
-    resolved_learning_rate: float | None = dataclasses.field(init=False, default=None)
+    resolved_learning_rate: float | Callable | None = dataclasses.field(init=False, default=None)
 
     def __post_init__(self):
         object.__setattr__(self, "resolved_learning_rate", check_optimizer(

@@ -124,6 +124,27 @@ def test_the_plain_loop_lowers_the_loss(hed_weights, pair):
         assert history[-1]["total"] < history[0]["total"], type(optimizer).__name__
 
 
+@pytest.mark.parametrize("rate", ["number", "schedule"])
+def test_adam_is_keras_adam(rng, rate):
+    """core.loop.Adam takes Keras' Adam steps, with a fixed rate and with a schedule."""
+    import keras
+
+    learning_rate = 0.02 if rate == "number" else keras.optimizers.schedules.CosineDecay(
+        0.05, 4, alpha=0.2)
+    options = {"beta_1": 0.9, "beta_2": 0.99, "epsilon": 0.1}
+    ours = loop.Adam(learning_rate=learning_rate, **options)
+    theirs = keras.optimizers.Adam(learning_rate=learning_rate, **options)
+    image_a = tf.Variable(tf.fill((1, 4, 4, 3), 0.5))
+    image_b = tf.Variable(tf.fill((1, 4, 4, 3), 0.5))
+    for _ in range(6):  # past the schedule's end: its floor
+        gradient = tf.constant(rng.normal(size=(1, 4, 4, 3)), tf.float32)
+        ours.apply_gradient(image_a, gradient)
+        theirs.apply_gradients([(gradient, image_b)])
+        assert 0.0 < image_b.numpy().min() and image_b.numpy().max() < 1.0  # nothing clipped
+        np.testing.assert_allclose(image_a.numpy(), image_b.numpy(), rtol=1e-5, atol=1e-6)
+    assert ours.rate() == pytest.approx(0.02 if rate == "number" else 0.01)
+
+
 # --- the plain objective runs through the core --------------------------------------------
 
 def count_core_calls(function):

@@ -19,6 +19,7 @@ from nst_teach.settings import ControlSettings, LossSettings, RunSettings, split
     ({"preserve_colors": "yes"}, "preserve_colors must be"),
     ({"optimizer": "rmsprop"}, "Unknown optimizer"),
     ({"learning_rate": 0}, "learning_rate must be > 0"),
+    ({"optimizer": "sgd", "learning_rate": lambda step: 1e-5}, "schedule needs optimizer='adam'"),
     ({"init": "photo"}, "Unknown init"),
     ({"optimizer": "adam", "optimizer_options": {"memory": 5}}, "do not fit adam"),
     ({"stlye_weight": 1}, "Did you mean 'style_weight'"),

@@ -49,14 +49,24 @@ class Adam:
     `beta_2` only, a shorter memory of the squared gradient that suits an
     objective whose gradient shrinks fast in the first steps (measured in
     `benchmarks/bench_stylize.py`, figures in `docs/benchmarks.md`).
+
+    `learning_rate` is a number, or a schedule: a function of the step
+    number (0 for the first step) that returns the rate, such as a
+    `keras.optimizers.schedules.LearningRateSchedule`.
     """
 
-    def __init__(self, learning_rate: float = 0.02, beta_1: float = 0.9,
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.02, beta_1: float = 0.9,
                  beta_2: float = 0.9, epsilon: float = 0.1):
         self.learning_rate, self.beta_1, self.beta_2 = learning_rate, beta_1, beta_2
         self.epsilon = epsilon
         self.m = self.v = None
         self.iterations = 0
+
+    def rate(self) -> float:
+        """This step's rate: `learning_rate`, or its value at the step if it is a schedule."""
+        if callable(self.learning_rate):
+            return float(self.learning_rate(self.iterations - 1))
+        return self.learning_rate
 
     def apply_gradient(self, image: tf.Variable, gradient: tf.Tensor) -> None:
         """Moves `image` once along Adam's step and clips it to [0, 1]."""
@@ -65,7 +75,7 @@ class Adam:
         self.iterations += 1
         self.m = self.m + (gradient - self.m) * (1 - self.beta_1)
         self.v = self.v + (tf.square(gradient) - self.v) * (1 - self.beta_2)
-        scale = (self.learning_rate * np.sqrt(1 - self.beta_2 ** self.iterations)
+        scale = (self.rate() * np.sqrt(1 - self.beta_2 ** self.iterations)
                  / (1 - self.beta_1 ** self.iterations))
         update = scale * self.m / (tf.sqrt(self.v) + self.epsilon)
         image.assign(tf.clip_by_value(image - update, 0.0, 1.0))
