@@ -8,12 +8,19 @@ True when the student's result is close enough, so a cell can also
 
 In the spirit of Karpathy's `cmp(name, dt, t)` from nn-zero-to-hero.
 
-Modules: `compare` (the report), `steps` (lessons 01-06, 08, 09), `runs` (07, 10).
+Modules: `compare` (the report), `steps` (lessons 00-06, 08, 09), `objective`
+(the weighted style loss, the total loss and the Adam loop of lessons 04-06),
+`runs` (07, 10).
 """
 
 from nst_teach.checks.compare import (
     compare,
     compare_shapes,
+)
+from nst_teach.checks.objective import (
+    check_adam_loop,
+    check_total_loss,
+    check_weighted_style_loss,
 )
 from nst_teach.checks.runs import (
     check_instance_normalization,
@@ -27,6 +34,7 @@ from nst_teach.checks.steps import (
     check_content_loss,
     check_feature_shapes,
     check_gradient_step,
+    check_grayscale,
     check_gram_matrix,
     check_guided_gram_matrix,
     check_match_luminance,
@@ -37,10 +45,12 @@ from nst_teach.checks.steps import (
 )
 
 __all__ = [
+    "check_adam_loop",
     "check_adam_step",
     "check_content_loss",
     "check_feature_shapes",
     "check_gradient_step",
+    "check_grayscale",
     "check_gram_matrix",
     "check_guided_gram_matrix",
     "check_instance_normalization",
@@ -50,8 +60,10 @@ __all__ = [
     "check_strength_to_weights",
     "check_style_loss",
     "check_style_weight",
+    "check_total_loss",
     "check_total_variation_loss",
     "check_upsample_nearest",
+    "check_weighted_style_loss",
     "compare",
     "compare_shapes",
     "style_loss_reduction",

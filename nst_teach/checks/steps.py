@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -18,29 +18,71 @@ from nst_teach.checks.compare import (
 from nst_teach.core import gram, losses
 
 
+def check_grayscale(function: Callable) -> bool:
+    """Checks `function(image) -> image`: each pixel's three channels replaced by their mean.
+
+    The images are random (every pixel different), so a constant grey image,
+    one channel copied three times or a luminance-weighted grey do not pass.
+    """
+    ok = True
+    for image in _test_images(11):
+        result = _run_numpy("to_grayscale", function, image)
+        if result is None:
+            return False
+        expected = np.repeat(image.mean(axis=-1, keepdims=True), 3, axis=-1)
+        ok &= compare(f"to_grayscale {image.shape[1:3]}", result, expected,
+                      hint="Average over the last axis (the channels), keep that axis "
+                           "(keepdims=True), then repeat the result 3 times along it.")
+    return ok
+
+
+def smooth_test_image(height: int, width: int) -> np.ndarray:
+    """float32 `(1, height, width, 3)` in [0, 1], varying slowly: any resampling agrees on it."""
+    rows = np.linspace(0.0, 1.0, height)[:, None]
+    columns = np.linspace(0.0, 1.0, width)[None, :]
+    channels = [0.5 + 0.4 * np.sin(np.pi * (rows + 2 * columns) + phase) for phase in (0, 1, 2)]
+    return np.stack(channels, axis=-1)[None].astype(np.float32)
+
+
 def check_resize_to_max_size(function: Callable) -> bool:
     """Checks `function(image, max_size) -> image` against `images.resize_to_max_size`.
 
-    Compares the output shapes (the exact pixel values depend on the
-    resampling filter, so only shapes and the value range are checked).
+    Compares the output shapes exactly, and the pixels of a slowly varying
+    image to within 0.05 (the exact values depend on the resampling filter).
     """
     ok = True
+    hint = "Scale both sides by max_size / longer side, round, never enlarge, and resize."
     for height, width, max_size in ((300, 200, 100), (64, 256, 128), (50, 40, 100)):
-        image = np.full((1, height, width, 3), 0.5, np.float32)
+        image = smooth_test_image(height, width)
         result = _run("resize_to_max_size", function, image, max_size)
         if result is None:
             return False
         expected = images.resize_to_max_size(image, max_size)
-        ok &= compare_shapes(f"resize_to_max_size {height}x{width} -> {max_size}",
-                             np.shape(result), expected.shape,
-                             hint="Scale both sides by max_size / longer side, round, and "
-                                  "never enlarge.")
+        name = f"resize_to_max_size {height}x{width} -> {max_size}"
+        if not compare_shapes(name, np.shape(result), expected.shape, hint=hint):
+            ok = False
+            continue
+        ok &= compare(f"{name}, pixels", result, expected, rtol=0.0, atol=0.05, hint=hint)
     return ok
 
 
 def check_feature_shapes(answers: dict[str, tuple[int, int, int]], height: int = 224,
-                         width: int = 224, backbone: str = "vgg19") -> bool:
-    """Checks `{layer: (H, W, C)}` answers against the real VGG activation shapes."""
+                         width: int = 224, backbone: str = "vgg19",
+                         layers: Sequence[str] | None = None) -> bool:
+    """Checks `{layer: (H, W, C)}` answers against the real VGG activation shapes.
+
+    Args:
+        answers: Layer name to the student's `(height, width, channels)`.
+        height, width: The input image's size.
+        backbone: `"vgg16"` or `"vgg19"`.
+        layers: The layers the exercise asks about: each must be answered
+            (default: at least one answer).
+    """
+    missing = [layer for layer in (layers or []) if layer not in answers]
+    if missing or not answers:
+        print(f"feature shapes: ✗ no answer for {', '.join(missing) or 'any layer'}; "
+              "give each layer's (height, width, channels).")
+        return False
     ok = True
     for layer, answer in answers.items():
         features.check_layer_names(backbone, [layer])
