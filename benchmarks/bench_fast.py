@@ -44,18 +44,29 @@ def load(file_name: str, sample: str, size: int) -> tuple[np.ndarray, str]:
     return nst.sample_image(sample, max_size=size), f"sample {sample}"
 
 
+def train_and_apply(style, weights, photo, precision: str, seconds: float):
+    """Trains on the offline photos for `seconds`; returns the result and the stylized photo."""
+    result = nst.fast.train(style, photos="offline", weights=weights, precision=precision,
+                            max_seconds=seconds, preview=None, progress=False, verbose=False)
+    return result, nst.fast.apply_network(result.model, photo)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256, help="photo size (longer side)")
     parser.add_argument("--seconds", type=float, default=170.0, help="training time budget")
     parser.add_argument("--skip-pixel", action="store_true", help="skip the nst.stylize timing")
     parser.add_argument("--output", default="/tmp/bench_fast.png")
+    parser.add_argument("--precisions", nargs="+", default=["float32"],
+                        help="train once per precision of the loss network's convolutions "
+                             "(float32, bfloat16, auto), same budget; (a) uses the last")
+    parser.add_argument("--section", default="bench_fast")
     parser.add_argument("--write-docs", action="store_true",
                         help="also write the figures into docs/benchmarks.md")
     args = parser.parse_args()
     from report import Report
 
-    report = Report("bench_fast")
+    report = Report(args.section, script="bench_fast")
 
     weights = nst.load_weights("vgg16", "hed", verbose=False)
     settings = nst.fast.default_settings()
@@ -65,21 +76,20 @@ def main() -> None:
                 f"style {style_name} {style.shape[1:3]}, training defaults {settings}")
 
     # (b) A short training run on the offline photos (the test photo is not among them).
-    started = time.perf_counter()
-    result = nst.fast.train(style, photos="offline", weights=weights,
-                            max_seconds=args.seconds, preview=None, progress=False,
-                            verbose=False)
-    training_seconds = time.perf_counter() - started
-    report.line(f"training: {result.step} steps in {training_seconds:.1f} s ({result.status}), "
-                f"{result.settings['num_parameters']} parameters, "
-                f"{result.settings['num_photos']} training photos")
-    stylized = nst.fast.apply_network(result.model, photo)
     loss = StyleTransferLoss(weights, photo, style, **nst.default_loss_weights(weights))
     own = float(loss(tf.constant(photo))["style"])
-    after = float(loss(tf.constant(stylized))["style"])
-    report.line(f"(b) style loss on the unseen photo: its own {own:.4g}, fast-stylized {after:.4g}: "
-                f"{100 * (1 - after / own):.1f} % lower (target >= 30 %); content term "
-                f"{float(loss(tf.constant(stylized))['content']):.4g}")
+    for precision in args.precisions:
+        started = time.perf_counter()
+        result, stylized = train_and_apply(style, weights, photo, precision, args.seconds)
+        training_seconds = time.perf_counter() - started
+        after = float(loss(tf.constant(stylized))["style"])
+        report.line(f"{precision}: {result.step} steps in {training_seconds:.1f} s "
+                    f"({result.status}), {result.settings['num_parameters']} parameters, "
+                    f"{result.settings['num_photos']} training photos")
+        report.line(f"(b) {precision}: style loss on the unseen photo: its own {own:.4g}, "
+                    f"fast-stylized {after:.4g}: {100 * (1 - after / own):.1f} % lower "
+                    f"(target >= 30 %); content term "
+                    f"{float(loss(tf.constant(stylized))['content']):.4g}")
 
     # (a) One pass versus pixel optimization, same photo and style.
     nst.fast.apply_network(result.model, photo)  # warm-up (tracing)

@@ -143,6 +143,26 @@ def test_perceptual_loss_is_the_stylize_objective_with_the_photo_as_content(
                                (float(expected["total"]) + float(second["total"])) / 2, rtol=1e-4)
 
 
+def test_perceptual_loss_in_bfloat16_is_close_to_float32(random_weights, tiny_image):
+    photo, style, output = tiny_image(32, 32, 0), tiny_image(40, 40, 1), tiny_image(32, 32, 2)
+    losses = {precision: fast.PerceptualLoss(random_weights, style, **LAYERS, precision=precision)
+              for precision in ("float32", "bfloat16")}
+    assert losses["bfloat16"].settings()["precision"] == "bfloat16"
+    terms = {}
+    for precision, loss in losses.items():
+        image = tf.Variable(output)
+        with tf.GradientTape() as tape:
+            terms[precision] = loss(tf.constant(photo), image)
+        terms[precision]["gradient"] = tape.gradient(terms[precision]["total"], image)
+        assert terms[precision]["gradient"].dtype == tf.float32
+    for name in ("total", "content", "style"):
+        np.testing.assert_allclose(float(terms["bfloat16"][name]), float(terms["float32"][name]),
+                                   rtol=0.05)
+    cosine = tf.reduce_sum(terms["bfloat16"]["gradient"] * terms["float32"]["gradient"]) / (
+        tf.norm(terms["bfloat16"]["gradient"]) * tf.norm(terms["float32"]["gradient"]))
+    assert float(cosine) > 0.95
+
+
 def test_gradient_reaches_every_weight(random_weights, tiny_image):
     model = transformer.build_transformer(base_filters=4, num_residual_blocks=2)
     loss = fast.PerceptualLoss(random_weights, tiny_image(32, 32, 1), **LAYERS)

@@ -50,20 +50,24 @@ class PerceptualLoss:
         style_layers: Layer names (equal weights) or name to weight.
         content_weight, style_weight, tv_weight: Multiply the terms.
         pooling: `"max"` or `"average"`.
+        precision: The dtype VGG's convolutions compute in (`FeatureExtractor`):
+            `"float32"`, `"bfloat16"` or `"auto"`; activations and Gram
+            matrices are float32 either way.
     """
 
     def __init__(self, backbone_weights, style_image, *,
                  content_layers: Sequence[str] | Mapping[str, float] = DEFAULT_CONTENT_LAYERS,
                  style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
                  content_weight: float = 1e4, style_weight: float = 1.0, tv_weight: float = 1.0,
-                 pooling: str = "max"):
+                 pooling: str = "max", precision: str = "float32"):
         self.content_layers = layer_weights(content_layers)
         self.style_layers = layer_weights(style_layers)
         self.content_weight = float(content_weight)
         self.style_weight = float(style_weight)
         self.tv_weight = float(tv_weight)
         layers = list(dict.fromkeys([*self.content_layers, *self.style_layers]))
-        self.extractor = FeatureExtractor(backbone_weights, layers, pooling=pooling)
+        self.extractor = FeatureExtractor(backbone_weights, layers, pooling=pooling,
+                                          precision=precision)
         self.style_image = check_image(style_image, "style")
         style_features = self.extractor(self.style_image)
         self.style_targets = {name: gram_matrix(style_features[name])
@@ -72,7 +76,8 @@ class PerceptualLoss:
     def settings(self) -> dict:
         """The loss's options, for records."""
         return {"backbone": self.extractor.backbone, "weights": self.extractor.source,
-                "pooling": self.extractor.pooling, "content_layers": dict(self.content_layers),
+                "pooling": self.extractor.pooling, "precision": self.extractor.precision,
+                "content_layers": dict(self.content_layers),
                 "style_layers": dict(self.style_layers), "content_weight": self.content_weight,
                 "style_weight": self.style_weight, "tv_weight": self.tv_weight,
                 "style_size": tuple(self.style_image.shape[1:3])}
@@ -108,4 +113,5 @@ def _perceptual_loss(backbone_weights, style: np.ndarray, settings: LossSettings
     chosen = {term: weights[term] if getattr(settings, term) is None else getattr(settings, term)
               for term in weights}
     return PerceptualLoss(backbone_weights, style, content_layers=settings.content_layers,
-                          style_layers=settings.style_layers, pooling=settings.pooling, **chosen)
+                          style_layers=settings.style_layers, pooling=settings.pooling,
+                          precision=settings.precision, **chosen)

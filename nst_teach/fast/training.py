@@ -140,7 +140,7 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
           content_layers: Sequence[str] | Mapping[str, float] = DEFAULT_CONTENT_LAYERS,
           style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
           content_weight: float | None = None, style_weight: float | None = None,
-          tv_weight: float | None = None, pooling: str = "max",
+          tv_weight: float | None = None, pooling: str = "max", precision: str = "float32",
           num_steps: int | None = None, max_seconds: float | None = None,
           crop_size: int | None = None, batch_size: int | None = None,
           learning_rate: float | None = None, style_size: int | None = None,
@@ -161,9 +161,9 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
             further, or the width and depth of a new one (`build_transformer`;
             the one described in `checkpoint_dir` when resuming).
         weights, backbone, content_layers, style_layers, content_weight,
-            style_weight, tv_weight, pooling: The perceptual loss, as in
+            style_weight, tv_weight, pooling, precision: The perceptual loss, as in
             `nst.stylize` (`LossSettings`; weights default to
-            `training_loss_weights(weights)`).
+            `training_loss_weights(weights)`, precision to float32).
         num_steps, max_seconds, crop_size, batch_size, learning_rate, style_size,
             preview_every, checkpoint_every: How training runs: see
             `TrainingSettings` (None: `default_settings()` for the device).
@@ -187,7 +187,7 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
         batch_size=batch_size, learning_rate=learning_rate, style_size=style_size,
         preview_every=preview_every, checkpoint_every=checkpoint_every)
     loss_settings = LossSettings(content_layers, style_layers, content_weight, style_weight,
-                                 tv_weight, pooling)
+                                 tv_weight, pooling, precision=precision)
     network = {"base_filters": base_filters or defaults["base_filters"],
                "num_residual_blocks": num_residual_blocks or defaults["num_residual_blocks"]}
     return _train(style, photos, options, loss_settings, network, started, model=model,
