@@ -24,7 +24,7 @@ from nst_teach import (  # noqa: E402  # noqa: E402  # noqa: E402
     settings,  # noqa: E402
 )
 from nst_teach.backbone_weights import load_weights  # noqa: E402
-from nst_teach.callbacks import Callback, PrintLosses, ProgressBar, Run  # noqa: E402
+from nst_teach.callbacks import Callback, Filmstrip, PrintLosses, ProgressBar, Run  # noqa: E402
 from nst_teach.config import cache_dir, fast_mode  # noqa: E402
 from nst_teach.core import gram_matrix  # noqa: E402
 from nst_teach.core.images import (  # noqa: E402
@@ -44,7 +44,7 @@ from nst_teach.estimate import CostEstimate, MemoryBudgetWarning, estimate_cost 
 from nst_teach.features import FeatureExtractor, layer_channels, receptive_field  # noqa: E402
 from nst_teach.images import load_image, resize_to_max_size, save_image, show_images  # noqa: E402
 from nst_teach.lbfgs import LBFGS  # noqa: E402
-from nst_teach.losses import StyleTransferLoss  # noqa: E402
+from nst_teach.losses import PAPER_LAYERS, StyleTransferLoss  # noqa: E402
 from nst_teach.optimize import StyleTransferResult, compute_losses, device_name, stylize  # noqa: E402
 from nst_teach.result import OptimizerState  # noqa: E402
 from nst_teach.profiles import Profile, current_profile, use_profile  # noqa: E402
@@ -61,8 +61,10 @@ __all__ = [
     "DEFAULT_CONTENT_LAYERS",
     "DEFAULT_STYLE_LAYERS",
     "FeatureExtractor",
+    "Filmstrip",
     "LBFGS",
     "MemoryBudgetWarning",
+    "PAPER_LAYERS",
     "PrintLosses",
     "Profile",
     "ProgressBar",

@@ -144,6 +144,41 @@ class PrintLosses(Callback):
               f"content {record['content']:.4g}  style {record['style']:.4g}  tv {record['tv']:.4g}")
 
 
+class Filmstrip(Callback):
+    """Keeps the image every `every` steps, to show how a run paints (lesson 06).
+
+    Args:
+        every: Keep the image every this many steps (and the first and last).
+
+    Attributes:
+        steps: The step of each kept image.
+        images: float32 `(1, H, W, 3)` in [0, 1], one per step in `steps`.
+    """
+
+    def __init__(self, every: int = 10):
+        super().__init__(every)
+        self.steps, self.images = [], []
+
+    def on_start(self, run: Run) -> None:
+        self.steps, self.images = [run.step], [run.image()]
+
+    def on_step(self, run: Run) -> None:
+        if run.step != self.steps[-1]:
+            self.steps.append(run.step)
+            self.images.append(run.image())
+
+    def show(self, count: int | None = None, size: float = 2.0):
+        """Shows `count` of the kept images (evenly spread, the last included), titled by step."""
+        from nst_teach.images import show_images
+
+        chosen = range(len(self.images))
+        if count is not None and count < len(self.images):
+            chosen = sorted({round(index * (len(self.images) - 1) / max(count - 1, 1))
+                             for index in range(count)})
+        return show_images([self.images[index] for index in chosen],
+                           [f"step {self.steps[index]}" for index in chosen], size=size)
+
+
 def as_callbacks(callbacks) -> list[Callback]:
     """Accepts a callback, a function, or a list of them; returns Callback objects."""
     if callbacks is None:

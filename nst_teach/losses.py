@@ -55,8 +55,23 @@ from nst_teach.statistics import (
     style_statistics,
 )
 
-__all__ = ["DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS", "StyleTransferLoss", "blend_weights",
-           "content_loss", "layer_weights", "style_loss", "total_variation_loss"]
+__all__ = ["DEFAULT_CONTENT_LAYERS", "DEFAULT_STYLE_LAYERS", "PAPER_LAYERS", "StyleTransferLoss",
+           "blend_weights", "content_loss", "layer_weights", "style_loss",
+           "total_variation_loss"]
+
+# The layers of the papers and tutorials, in Keras' names (a Keras convolution
+# includes its ReLU, so `block2_conv2` is the papers' relu2_2); every name
+# exists in VGG16 and VGG19. `nst.stylize(content, style, **PAPER_LAYERS["johnson"])`.
+PAPER_LAYERS = {
+    # The TensorFlow tutorial's, nst_teach's default.
+    "tutorial": {"content_layers": DEFAULT_CONTENT_LAYERS, "style_layers": DEFAULT_STYLE_LAYERS},
+    # Gatys, Ecker & Bethge (2016): conv4_2 for content, conv1_1 to conv5_1 for style.
+    "gatys": {"content_layers": ("block4_conv2",), "style_layers": DEFAULT_STYLE_LAYERS},
+    # Johnson, Alahi & Fei-Fei (2016): relu2_2 for content, relu1_2, relu2_2, relu3_3
+    # and relu4_3 for style.
+    "johnson": {"content_layers": ("block2_conv2",),
+                "style_layers": ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")},
+}
 
 
 def blend_weights(num_styles: int, weights: Sequence[float] | None = None) -> list[float]:

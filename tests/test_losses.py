@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import nst_teach as nst
 from nst_teach.losses import (
     StyleTransferLoss,
     content_loss,
@@ -285,3 +286,14 @@ def test_gradient_matches_finite_differences(random_weights, tiny_image, rng, co
     epsilon = 1e-2
     slope = (total(image + epsilon * direction) - total(image - epsilon * direction)) / (2 * epsilon)
     np.testing.assert_allclose(slope, np.linalg.norm(gradient), rtol=1e-2)
+
+
+@pytest.mark.parametrize("backbone", ["vgg16", "vgg19"])
+def test_paper_layers_exist_in_both_backbones(backbone):
+    from nst_teach.features import check_layer_names
+
+    for name, layers in nst.PAPER_LAYERS.items():
+        for kind in ("content_layers", "style_layers"):
+            assert list(check_layer_names(backbone, layers[kind])) == list(layers[kind]), name
+    assert nst.PAPER_LAYERS["johnson"]["content_layers"] == ("block2_conv2",)  # relu2_2
+    assert nst.PAPER_LAYERS["tutorial"]["content_layers"] == nst.DEFAULT_CONTENT_LAYERS

@@ -4,7 +4,9 @@ import threading
 
 import pytest
 
-from nst_teach.callbacks import Callback, Run
+import numpy as np
+
+from nst_teach.callbacks import Callback, Filmstrip, Run
 from nst_teach.run import RunProtocol
 
 
@@ -53,6 +55,21 @@ def test_a_completed_run_calls_every_callback_in_order(capsys):
     assert [entry["total"] for entry in run.history] == [4.0, 3.0, 2.0, 1.0]
     assert all(entry["time"] >= 0 for entry in run.history)
     assert capsys.readouterr().err == ""  # a normal end says nothing
+
+
+def test_a_filmstrip_keeps_the_first_every_nth_and_last_image(monkeypatch):
+    filmstrip = Filmstrip(every=2)
+    run = make_run(num_steps=5)
+    run.get_image = lambda: np.full((1, 2, 2, 3), run.step / 10, np.float32)  # the step, seen
+    with RunProtocol(run, [filmstrip]) as protocol:
+        loop(protocol, [5.0, 4.0, 3.0, 2.0, 1.0])
+    assert filmstrip.steps == [0, 2, 4, 5]
+    assert [float(image.mean()) for image in filmstrip.images] == pytest.approx([0, 0.2, 0.4, 0.5])
+    shown = []
+    monkeypatch.setattr("nst_teach.images.show_images",
+                        lambda images, titles, size: shown.append(titles))
+    filmstrip.show(count=3)
+    assert shown == [["step 0", "step 4", "step 5"]]  # evenly spread, the last included
 
 
 def test_a_non_finite_loss_ends_the_run_with_advice(capsys):
