@@ -4,14 +4,14 @@ One small JPEG per lesson, each made by the functions that lesson teaches,
 offline (hed VGG16 weights, the generated "swirls" and "waves" paintings, the
 Grace Hopper photo that matplotlib ships), at 128 to 192 px on a CPU:
 
-    00 a finished stylization            05 the loss curves of that run
-    01 an image and its three channels   06 L-BFGS, Adam and SGD racing
-    02 activations of block1_conv2       07 a stylization at 192 px
-    03 the photo rebuilt from two layers 08 the same, keeping the photo's colours
-    04 a style's Gram matrix             09 three style scales
-                                         10 one style on several photos
+    00 a finished stylization            06 SGD at three learning rates
+    01 an image and its three channels   07 L-BFGS, Adam and SGD racing
+    02 activations of block1_conv2       08 a stylization at 192 px
+    03 the photo rebuilt from two layers 09 the same, keeping the photo's colours
+    04 a style's Gram matrix             10 three style scales
+    05 the loss curves of that run       11 one style on several photos
 
-Lesson 10 (fast style transfer) is still being written: its picture is drawn
+Lesson 11 (fast style transfer) is still being written: its picture is drawn
 with `nst.stylize` (one optimization per photo), not with the fast network;
 redraw it once `nst.fast` is in place.
 
@@ -43,10 +43,11 @@ PICTURES = {
     "04": "04_style_as_statistics.jpg",
     "05": "05_losses_and_gradients.jpg",
     "06": "06_gradient_descent_on_pixels.jpg",
-    "07": "07_style_transfer.jpg",
-    "08": "08_colours_and_regions.jpg",
-    "09": "09_scale_and_statistics.jpg",
-    "10": "10_fast_style_transfer.jpg",
+    "07": "07_optimizers_and_starting_points.jpg",
+    "08": "08_style_transfer.jpg",
+    "09": "09_colours_and_regions.jpg",
+    "10": "10_scale_and_statistics.jpg",
+    "11": "11_fast_style_transfer.jpg",
 }
 
 
@@ -76,15 +77,16 @@ def channels_picture(photo: np.ndarray) -> Figure:
                             "[..., 2] blue"], size=2.2)
 
 
-def race_picture(runs: dict[str, list[dict]]) -> Figure:
-    """06: the total loss against time for each optimizer."""
+def race_picture(runs: dict[str, list[dict]], x_axis: str = "time",
+                 title: str = "The same objective, three optimizers") -> Figure:
+    """06 and 07: the total loss of each run against time (or step)."""
     figure = Figure(figsize=(4.8, 3.0))
     axes = figure.add_subplot()
     for name, history in runs.items():
-        axes.plot([record["time"] for record in history],
+        axes.plot([record[x_axis] for record in history],
                   [record["total"] for record in history], label=name)
-    axes.set(xlabel="seconds", ylabel="total loss", yscale="log",
-             title="The same objective, three optimizers")
+    axes.set(xlabel="seconds" if x_axis == "time" else x_axis, ylabel="total loss",
+             yscale="log", title=title)
     axes.legend()
     figure.tight_layout()
     return figure
@@ -126,33 +128,40 @@ def main() -> None:
         save(nst.plots.plot_gram(gram, title="Gram matrix of swirls, block2_conv1",
                                  order=nst.plots.gram_channel_order(gram), size=3.4), "04")
     if "06" in wanted:
+        good = 1e-5 * (128 / 256) ** 2  # lesson 06: the 256 px rate, scaled to 128 px
+        rates = {"too small": good / 100, "good": good, "too large": good * 100}
+        runs = {f"SGD, {label}": nst.stylize(photo, swirls, optimizer="sgd", learning_rate=rate,
+                                             num_steps=20, **options).history
+                for label, rate in rates.items()}
+        save(race_picture(runs, "step", "One loop, three learning rates"), "06")
+    if "07" in wanted:
         runs = {name: nst.stylize(photo, swirls, optimizer=name, num_steps=60, **options).history
                 for name in ("lbfgs", "adam", "sgd")}
-        save(race_picture(runs), "06")
-    if wanted & {"07", "08"}:
+        save(race_picture(runs), "07")
+    if wanted & {"08", "09"}:
         content = nst.sample_image("grace_hopper", max_size=192)
         waves = nst.sample_image("waves", max_size=192)
         result = nst.stylize(content, waves, num_steps=100, **options).image
-        if "07" in wanted:
-            save(nst.show_images([content, waves, result], ["photo", "painting", "result"],
-                                 size=2.2), "07")
         if "08" in wanted:
+            save(nst.show_images([content, waves, result], ["photo", "painting", "result"],
+                                 size=2.2), "08")
+        if "09" in wanted:
             kept = nst.color.combine_luminance(result, content)
             save(nst.show_images([content, result, kept],
-                                 ["photo", "result", "photo's colours kept"], size=2.2), "08")
-    if "09" in wanted:
+                                 ["photo", "result", "photo's colours kept"], size=2.2), "09")
+    if "10" in wanted:
         mosaic = nst.sample_image("mosaic", max_size=256)
         scales = (0.5, 1.0, 2.0)
         results = [nst.stylize(photo, mosaic, style_scale=scale, num_steps=60, **options).image
                    for scale in scales]
         save(nst.show_images(results, [f"style_scale={scale:g}" for scale in scales],
-                             size=2.2), "09")
-    if "10" in wanted:  # drawn with stylize until nst.fast lands (see the docstring)
+                             size=2.2), "10")
+    if "11" in wanted:  # drawn with stylize until nst.fast lands (see the docstring)
         photos = [photo, photo[:, :64], np.ascontiguousarray(photo[:, :, ::-1])]
         mosaic = nst.sample_image("mosaic", max_size=128)
         results = [nst.stylize(image, mosaic, num_steps=50, **options).image for image in photos]
         save(nst.show_images([mosaic, *results], ["style", "photo 1", "photo 2", "photo 3"],
-                             size=2.0), "10")
+                             size=2.0), "11")
 
 
 if __name__ == "__main__":

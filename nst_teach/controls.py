@@ -1,4 +1,4 @@
-"""The controls of `stylize` (lessons 08 and 09): checking and preparing their inputs.
+"""The controls of `stylize` (lessons 09 and 10): checking and preparing their inputs.
 
 Everything here is plain NumPy and Pillow on images in the project's contract
 (float32 `(1, H, W, 3)` in [0, 1]) and masks (float32 `(1, H, W, 1)` in

@@ -5,7 +5,7 @@ statistics once; calling it on an image returns every weighted term, assembled
 by `core.losses.weighted_total`. With no controls (one style or a blend of
 styles, Gram matrices, no masks, no `recompute`) each term is exactly
 `core.content_loss`, `core.style_loss` and `core.total_variation_loss`, the
-functions the lessons write. The controls of lessons 08 and 09 replace only the style
+functions the lessons write. The controls of lessons 09 and 10 replace only the style
 statistic (`nst_teach.statistics`, built on `core.gram_matrix`):
 
 * several styles with blend weights w_k (summing to 1): the target is the

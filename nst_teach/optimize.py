@@ -151,7 +151,7 @@ def stylize(content, style, *, backbone: str | None = None, weights: Any = "auto
             pooling, style_statistic, recompute, precision: What the objective
             is: see `LossSettings` (loss weights default per weights).
         style_blend_weights, style_masks, style_scale, sizes, preserve_colors,
-            color_matching_method: The controls of lessons 08 and 09: see
+            color_matching_method: The controls of lessons 09 and 10: see
             `ControlSettings`.
         optimizer, num_steps, learning_rate, optimizer_options, init, seed,
             resume: How it is minimized: see `RunSettings` (Adam by default, its rate

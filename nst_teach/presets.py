@@ -2,7 +2,7 @@
 
 A preset fixes what decides how long a style transfer takes and how it looks:
 the image size, the optimizer, the number of steps and the stylization
-strength. Lesson 07 and the Studio's Preset menu use them:
+strength. Lesson 08 and the Studio's Preset menu use them:
 
 =============  ==========  =========  =====  ==================================
 name           image size  optimizer  steps  meant for

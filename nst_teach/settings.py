@@ -6,7 +6,7 @@ checking its values when it is made:
 
 * `LossSettings`: what the objective is (layers, loss weights, pooling, the
   style statistic, precision, recomputation);
-* `ControlSettings`: the controls of lessons 08 and 09 (several styles, masks, style
+* `ControlSettings`: the controls of lessons 09 and 10 (several styles, masks, style
   scale, coarse to fine, colours);
 * `RunSettings`: how it is minimized (optimizer, steps, learning rate, start,
   seed).
@@ -205,7 +205,7 @@ class LossSettings:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ControlSettings:
-    """The controls of lessons 08 and 09 (options of `nst.stylize`).
+    """The controls of lessons 09 and 10 (options of `nst.stylize`).
 
     Attributes:
         style_blend_weights: With several styles, one weight >= 0 per style, normalised to

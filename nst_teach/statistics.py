@@ -1,6 +1,6 @@
 """Style statistics beyond the plain Gram matrix, all computed with `core.gram_matrix`.
 
-A layer on top of `nst_teach.core` for the controls of lessons 08 and 09 and the
+A layer on top of `nst_teach.core` for the controls of lessons 09 and 10 and the
 strip-wise memory saving. Everything here comes from one quantity, the Gram
 matrix of the activations with a channel of ones appended, weighted by a mask
 `m` (all ones without one) and summed over positions:

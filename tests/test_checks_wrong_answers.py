@@ -105,7 +105,27 @@ def adam_step(image, gradient, m, v, step, learning_rate, beta_1, beta_2, epsilo
     return (new, m, v) if mistake == "old moments" else (new, new_m, new_v)
 
 
-# --- lessons 08 to 10 ------------------------------------------------------------------
+# --- lessons 09 to 11 ------------------------------------------------------------------
+
+def two_loop(gradient, steps, changes, mistake=None):
+    """L-BFGS' two-loop recursion in NumPy (Nocedal and Wright, Algorithm 7.4)."""
+    steps, changes = np.asarray(steps, np.float64), np.asarray(changes, np.float64)
+    if mistake == "newest pair only":
+        steps, changes = steps[-1:], changes[-1:]
+    rho = 1.0 / np.sum(steps * changes, axis=1)
+    q = np.asarray(gradient, np.float64).copy()
+    alphas = np.zeros(len(steps))
+    first = range(len(steps)) if mistake == "loops swapped" else reversed(range(len(steps)))
+    for i in first:
+        alphas[i] = rho[i] * steps[i] @ q
+        q -= alphas[i] * changes[i]
+    gamma = 1.0 if mistake == "no gamma" else steps[-1] @ changes[-1] / (changes[-1] @ changes[-1])
+    r = gamma * q
+    second = reversed(range(len(steps))) if mistake == "loops swapped" else range(len(steps))
+    for i in second:
+        r += (alphas[i] - rho[i] * changes[i] @ r) * steps[i]
+    return r
+
 
 def match_luminance(style, content, mistake=None):
     weights = np.array([0.299, 0.587, 0.114])
@@ -226,6 +246,12 @@ CASES = {
         ("moments reset every step", lambda *a: adam_loop(*a, mistake="moments reset")),
         ("one step fewer", lambda *a: adam_loop(*a, mistake="one step fewer")),
         ("the start image", lambda loss_function, start, *rest: start),
+    ]),
+    "check_two_loop": ([two_loop], [
+        ("no gamma scaling", lambda *a: two_loop(*a, mistake="no gamma")),
+        ("the loops in the wrong order", lambda *a: two_loop(*a, mistake="loops swapped")),
+        ("the newest pair only", lambda *a: two_loop(*a, mistake="newest pair only")),
+        ("the gradient itself", lambda g, s, y: g),
     ]),
     "check_match_luminance": ([match_luminance], [
         ("only the mean shifted", lambda s, c: match_luminance(s, c, "shift only")),

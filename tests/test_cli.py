@@ -348,7 +348,7 @@ def test_fetch_samples_to_and_from_a_classroom_folder(offline, monkeypatch, caps
     assert "make it with --to" in single_error_line(capsys.readouterr().err)
 
 
-# --- the controls of lessons 08 and 09 --------------------------------------------------------
+# --- the controls of lessons 09 and 10 --------------------------------------------------------
 
 @pytest.fixture
 def mask_png(tmp_path):

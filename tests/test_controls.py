@@ -1,4 +1,4 @@
-"""The controls of `stylize` (lessons 08 and 09): several styles, masks, style scale, coarse to
+"""The controls of `stylize` (lessons 09 and 10): several styles, masks, style scale, coarse to
 fine, pooling, the mean/std style statistic and colour preservation. Loss-level tests
 compare with NumPy write-outs; run-level tests use tiny images and a few steps."""
 

@@ -100,3 +100,24 @@ def test_faq_answers_the_usual_questions(topic):
     headings = [line.lower() for line in (ROOT / "docs" / "faq.md").read_text(
         encoding="utf-8").splitlines() if line.startswith("## ")]
     assert any(topic in heading for heading in headings), f"no FAQ heading about {topic!r}"
+
+
+def test_lesson_times_are_shown_where_people_read_them():
+    """README's "full mode" column and each lesson's time line match docs/lesson_times.json."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from time_lessons import time_line
+
+    table = json.loads((ROOT / "docs" / "lesson_times.json").read_text())["lessons"]
+    lessons = sorted((ROOT / "lessons").glob("*.ipynb"))
+    assert sorted(table) == [path.stem for path in lessons], "time every lesson"
+    readme = (ROOT / "README.md").read_text()
+    for path in lessons:
+        row = table[path.stem]
+        assert row["seconds"] <= 300, f"{path.stem} runs over 5 minutes in full mode"
+        cell = f"{row['seconds']:.0f} s, {row['peak_memory_mb'] / 1024:.1f} GB"
+        assert f"(lessons/{path.name}) |" in readme and cell in readme, path.stem
+        title = json.loads(path.read_text())["cells"][0]["source"]
+        assert "".join(title).endswith(time_line(path, row["seconds"])), path.stem

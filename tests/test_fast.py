@@ -462,7 +462,7 @@ def test_cli_fast_errors_are_one_line(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------
-# The exercise checks of lesson 10.
+# The exercise checks of lesson 11.
 
 
 def test_lesson_checks_accept_right_and_reject_wrong_answers(capsys):

@@ -470,7 +470,7 @@ def test_auto_loads_the_file_named_by_the_environment(tmp_path, monkeypatch, cap
     assert load_weights("vgg16", "hed", up_to="block1_conv1").source == "hed"  # only "auto"
 
 
-# --- masks at each layer, recomputation, minimum size (lesson 08) -----------------------
+# --- masks at each layer, recomputation, minimum size (lesson 09) -----------------------
 
 
 def test_layer_masks_have_each_layers_size_and_average_the_cells(random_weights, rng):

@@ -106,7 +106,7 @@ def test_wrong_rank_raises_with_shape(shape):
         gram_matrix(np.zeros(shape, np.float32))
 
 
-# --- guided Gram matrices (lesson 08) and mean/std (lesson 09) -----------------------------------
+# --- guided Gram matrices (lesson 09) and mean/std (lesson 10) -----------------------------------
 
 
 def numpy_guided_gram(features, mask):

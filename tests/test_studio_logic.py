@@ -76,7 +76,7 @@ def test_step_and_result_status_lines():
         "style: swirls, 4 × 6 px."
 
 
-# ----- the controls of lessons 08 and 09, the filmstrip, compare and Continue -----
+# ----- the controls of lessons 09 and 10, the filmstrip, compare and Continue -----
 
 def test_control_settings_are_stylize_keywords():
     settings = studio_logic.control_settings("adam", 0.03, "average", 0.5, "colour matching")

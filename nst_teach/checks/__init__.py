@@ -8,9 +8,9 @@ True when the student's result is close enough, so a cell can also
 
 In the spirit of Karpathy's `cmp(name, dt, t)` from nn-zero-to-hero.
 
-Modules: `compare` (the report), `steps` (lessons 00-06, 08, 09), `objective`
-(the weighted style loss, the total loss and the Adam loop of lessons 04-06),
-`runs` (07, 10).
+Modules: `compare` (the report), `steps` (lessons 00-06, 09, 10), `objective`
+(the weighted style loss, the total loss, the Adam loop and L-BFGS' two-loop
+recursion of lessons 04-07), `runs` (08, 11).
 """
 
 from nst_teach.checks.compare import (
@@ -20,6 +20,7 @@ from nst_teach.checks.compare import (
 from nst_teach.checks.objective import (
     check_adam_loop,
     check_total_loss,
+    check_two_loop,
     check_weighted_style_loss,
 )
 from nst_teach.checks.runs import (
@@ -34,8 +35,8 @@ from nst_teach.checks.steps import (
     check_content_loss,
     check_feature_shapes,
     check_gradient_step,
-    check_grayscale,
     check_gram_matrix,
+    check_grayscale,
     check_guided_gram_matrix,
     check_match_luminance,
     check_mean_std,
@@ -50,8 +51,8 @@ __all__ = [
     "check_content_loss",
     "check_feature_shapes",
     "check_gradient_step",
-    "check_grayscale",
     "check_gram_matrix",
+    "check_grayscale",
     "check_guided_gram_matrix",
     "check_instance_normalization",
     "check_match_luminance",
@@ -62,6 +63,7 @@ __all__ = [
     "check_style_weight",
     "check_total_loss",
     "check_total_variation_loss",
+    "check_two_loop",
     "check_upsample_nearest",
     "check_weighted_style_loss",
     "compare",

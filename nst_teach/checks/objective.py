@@ -1,4 +1,4 @@
-"""Checks of the objective and the loop the student writes (lessons 04-06), against the core.
+"""Checks of the objective and the loop the student writes (lessons 04-07), against the core.
 
 Every check runs on seeded random activations or small images, so that a
 missing normalisation, a sum for a mean, a forgotten term or a constant
@@ -7,7 +7,7 @@ result gives a different number from `nst_teach.core`'s.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -115,4 +115,39 @@ def check_adam_loop(function: Callable) -> bool:
                       hint="Keep m, v and the step count across steps (start them at 0 "
                            "and 1); compute the gradient of the total under a GradientTape "
                            "at every step; take exactly num_steps steps; clip to [0, 1].")
+    return ok
+
+
+def check_two_loop(function: Callable) -> bool:
+    """Checks `function(gradient, steps, changes) -> H @ gradient`, L-BFGS' two-loop recursion.
+
+    `gradient` has shape `(n,)`; `steps` and `changes` hold the last `k`
+    pairs `s_i`, `y_i` (shape `(k, n)`, oldest first), taken on a random
+    convex quadratic so that every `s_i . y_i > 0`. The reference is
+    `nst_teach.lbfgs.two_loop_recursion` (Nocedal and Wright, Algorithm 7.4,
+    started from `gamma I` with the newest pair's `gamma = s.y / y.y`). With
+    `k = 1`, `3` and `6` pairs, a missing `gamma`, a loop in the wrong order or
+    only the newest pair all give a different direction.
+    """
+    from nst_teach.lbfgs import two_loop_recursion
+
+    rng = np.random.default_rng(74)
+    size = 8
+    basis = rng.normal(size=(size, size))
+    hessian = basis @ basis.T / size + np.diag(rng.uniform(0.5, 3.0, size))  # convex
+    ok = True
+    for count in (1, 3, 6):
+        steps = rng.normal(size=(count, size)).astype(np.float32)
+        changes = (steps @ hessian).astype(np.float32)  # y = A s on a quadratic
+        gradient = rng.normal(size=size).astype(np.float32)
+        result = _run("two_loop", function, gradient.copy(), steps.copy(), changes.copy())
+        if result is None:
+            return False
+        expected = two_loop_recursion(tf.constant(gradient), tf.constant(steps),
+                                      tf.constant(changes))
+        ok &= compare(f"two_loop with {count} pair{'s' if count > 1 else ''}", result,
+                      expected, rtol=1e-3, atol=1e-5,
+                      hint="First loop newest to oldest (alpha_i, q -= alpha_i y_i), then "
+                           "r = gamma q with the newest pair's gamma = s.y / y.y, then "
+                           "oldest to newest (beta, r += (alpha_i - beta) s_i).")
     return ok

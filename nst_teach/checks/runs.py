@@ -1,8 +1,9 @@
-"""Checks of lesson 07 (strength, style weight) and lesson 10 (the transformer's layers)."""
+"""Checks of lesson 08 (strength, style weight) and lesson 11 (the transformer's layers)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def check_style_weight(style_weight: Any, content: np.ndarray, style: np.ndarray
 
 
 def check_instance_normalization(function: Callable) -> bool:
-    """Checks `function(x) -> normalized x` against instance normalisation (lesson 10).
+    """Checks `function(x) -> normalized x` against instance normalisation (lesson 11).
 
     `x` is float32 `(batch, H, W, C)`; every image's every channel must come
     out with mean 0 and variance 1 over `H, W`: `(x - mean) / sqrt(variance +
@@ -121,7 +122,7 @@ def check_instance_normalization(function: Callable) -> bool:
 
 
 def check_upsample_nearest(function: Callable) -> bool:
-    """Checks `function(x) -> x twice as high and wide`, nearest neighbour (lesson 10).
+    """Checks `function(x) -> x twice as high and wide`, nearest neighbour (lesson 11).
 
     `x` is float32 `(batch, H, W, C)`; the result `(batch, 2H, 2W, C)` repeats
     every value in a 2x2 square, like `keras.layers.UpSampling2D(2)`.

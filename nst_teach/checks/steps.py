@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -200,7 +200,7 @@ def check_guided_gram_matrix(function: Callable) -> bool:
 
 
 def check_mean_std(function: Callable) -> bool:
-    """Checks `function(features) -> (mean, std)` against `statistics.mean_std` (lesson 09).
+    """Checks `function(features) -> (mean, std)` against `statistics.mean_std` (lesson 10).
 
     The activations `(1, H, W, C)` are small (a 3 x 4 map), so a standard deviation
     divided by `H * W - 1` instead of `H * W`, a variance for a deviation, or statistics

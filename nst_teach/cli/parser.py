@@ -98,7 +98,7 @@ def _add_stylize_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     _add_optimizer_options(stylize.add_argument_group("optimizer"))
     _add_loss_options(stylize.add_argument_group("loss"))
     _add_network_options(stylize.add_argument_group("network"))
-    _add_control_options(stylize.add_argument_group("controls (lessons 08 and 09)"))
+    _add_control_options(stylize.add_argument_group("controls (lessons 09 and 10)"))
     stylize.set_defaults(handler=run_stylize)
 
 
@@ -149,7 +149,7 @@ def _add_network_options(group: argparse._ArgumentGroup) -> None:
 
 
 def _add_control_options(group: argparse._ArgumentGroup) -> None:
-    """Adds the controls of lessons 08 and 09 (see nst_teach.controls)."""
+    """Adds the controls of lessons 09 and 10 (see nst_teach.controls)."""
     group.add_argument("--style-blend-weights", type=non_negative_float, nargs="+",
                        metavar="WEIGHT", help="one weight per STYLE, normalised to sum to 1 "
                                               "(default: equal)")

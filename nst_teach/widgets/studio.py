@@ -64,7 +64,7 @@ class Studio(StudioImages, _Displayable):
     slider offers (`sources[kind][name]`); `content` and `style` are resized
     from it (`nst.resize_to_max_size`) to the chosen size, again whenever a
     run starts. The style layers (`style_layer_boxes`) and the content layer
-    go to `stylize` too, and so do the controls of lessons 08 and 09: "start from"
+    go to `stylize` too, and so do the controls of lessons 09 and 10: "start from"
     (`init`), the learning rate (Adam and SGD), pooling, style scale, colour
     preservation, and a second style with a mask preset (`mask_preset`, two
     complementary regions shown over the content in `mask_preview`).

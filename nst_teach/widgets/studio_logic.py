@@ -105,7 +105,7 @@ def image_note(kind: str, name: str, image: np.ndarray, note: str = "") -> str:
     return f"{kind}: {name}, {height} × {width} px. {note}".strip()
 
 
-# ----- the controls of lessons 08 and 09, the filmstrip, compare and Continue -----
+# ----- the controls of lessons 09 and 10, the filmstrip, compare and Continue -----
 
 NO_SECOND_STYLE = "(none)"
 # Two complementary masks per preset: the first style where the mask is 1, the second elsewhere.
@@ -121,7 +121,7 @@ COLOR_OPTIONS = {"off": None, "luminance": "luminance", "colour matching": "colo
 
 def control_settings(optimizer: str, learning_rate: float, pooling: str, style_scale: float,
                      preserve_colors: str) -> dict:
-    """The keywords of lessons 08-09's controls and the learning rate, from the Studio's values.
+    """The keywords of lessons 09-10's controls and the learning rate, from the Studio's values.
 
     Args:
         optimizer: The optimizer (L-BFGS takes no learning rate: its line search sets it).

@@ -57,7 +57,7 @@ def drive_the_studio(page, url: str, folder) -> None:
     run_button, stop_button = widget_button(studio, "Run"), widget_button(studio, "Stop")
     run_button.wait_for(timeout=60_000)
     images_before = image_sources(studio)
-    select(studio, "second style", "mosaic")  # lesson 08's regions: the mask preview appears
+    select(studio, "second style", "mosaic")  # lesson 09's regions: the mask preview appears
     wait_until(lambda: image_sources(studio) != images_before, timeout=60,
                message="the mask preview did not appear after choosing a second style")
     select(studio, "second style", "(none)")

@@ -1,0 +1,135 @@
+"""Times every lesson in full mode: seconds and peak memory, one lesson at a time.
+
+Each lesson runs as CI runs it (nbval, every cell, `--nbval-lax`), but with
+`NST_TEACH_FAST=0`, so at its default size and number of steps, in a child
+process of its own. The peak memory is the largest resident set among that
+child's processes (`ru_maxrss` of its children: the notebook's kernel), which is
+what Binder's 2 GB limit is about.
+
+    flock /tmp/tf.lock python benchmarks/time_lessons.py            # every lesson
+    flock /tmp/tf.lock python benchmarks/time_lessons.py 06 07      # some lessons
+    python benchmarks/time_lessons.py --write                       # and record them
+
+`--write` merges the measurements into docs/lesson_times.json and writes them
+where people read them: the README's lesson table (a "full mode" column) and the
+line under each lesson's title, which also gives a reading time (Markdown words
+at 120 a minute, 45 s per code cell, 10 minutes of exercises, to 5 minutes).
+tests/test_docs.py checks that both agree with the JSON.
+The figures depend on the CPU; the table records which one, and the precision
+the lessons used ("auto": bfloat16 where the CPU has it, float32 elsewhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "lessons"
+TABLE = ROOT / "docs" / "lesson_times.json"
+LIMIT_SECONDS = 300
+
+
+def cpu_name() -> str:
+    """The CPU's model name, from /proc/cpuinfo (or `platform.processor()`)."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def run_one(notebook: pathlib.Path) -> dict:
+    """Runs one lesson under nbval in full mode; returns seconds, peak MB and status."""
+    environment = dict(os.environ, NST_TEACH_FAST="0", TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               "--nbval-lax", "--nbval-current-env", str(notebook)]
+    start = time.perf_counter()
+    completed = subprocess.run(command, check=False, cwd=ROOT, env=environment,
+                               capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    peak_kilobytes = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    last_line = (completed.stdout.strip().splitlines() or ["(no output)"])[-1]
+    return {"seconds": round(seconds, 1), "peak_memory_mb": round(peak_kilobytes / 1024),
+            "passed": completed.returncode == 0, "pytest": last_line}
+
+
+TIME_LINE = "*About {minutes} minutes with the exercises; the full-size run takes {seconds:.0f} s on a 2-core CPU.*"
+
+
+def reading_minutes(notebook: dict) -> int:
+    """Minutes to read a lesson and do its exercises, rounded to 5 (see the module docstring)."""
+    words = sum(len(" ".join(cell["source"]).split()) for cell in notebook["cells"][1:]
+                if cell["cell_type"] == "markdown")
+    code_cells = sum(cell["cell_type"] == "code" for cell in notebook["cells"])
+    return int(5 * round((words / 120 + 0.75 * code_cells + 10) / 5))
+
+
+def time_line(path: pathlib.Path, seconds: float) -> str:
+    """The line under a lesson's title: its reading time and its full-mode seconds."""
+    return TIME_LINE.format(minutes=reading_minutes(json.loads(path.read_text())), seconds=seconds)
+
+
+def write_lessons(table: dict) -> None:
+    """Writes each lesson's time line under its title, and the README's "full mode" column."""
+    readme = (ROOT / "README.md").read_text().splitlines()
+    for stem, row in table["lessons"].items():
+        path = LESSONS / f"{stem}.ipynb"
+        notebook = json.loads(path.read_text())
+        title = "".join(notebook["cells"][0]["source"]).split("\n\n*About")[0]
+        notebook["cells"][0]["source"] = (title + "\n\n" + time_line(path, row["seconds"])
+                                          ).splitlines(True)
+        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+        cell = f"{row['seconds']:.0f} s, {row['peak_memory_mb'] / 1024:.1f} GB"
+        readme = [line if f"(lessons/{stem}.ipynb)" not in line
+                  else "|".join(line.split("|")[:3]) + f"| {cell} |" for line in readme]
+    (ROOT / "README.md").write_text("\n".join(readme) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
+    parser.add_argument("--write", action="store_true", help="merge into docs/lesson_times.json")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.one:  # the child: one lesson, so that ru_maxrss is its own
+        print(json.dumps(run_one(pathlib.Path(arguments.one))))
+        return 0
+    notebooks = sorted(LESSONS.glob("*.ipynb"))
+    if arguments.lessons:
+        notebooks = [path for path in notebooks if path.name[:2] in arguments.lessons]
+    table = json.loads(TABLE.read_text()) if TABLE.exists() else {"lessons": {}}
+    print(f"{'lesson':40s} {'seconds':>8s} {'peak MB':>8s}  result")
+    failed = False
+    for notebook in notebooks:
+        child = subprocess.run([sys.executable, __file__, "--one", str(notebook)],
+                               capture_output=True, text=True, check=True)
+        row = json.loads(child.stdout.strip().splitlines()[-1])
+        flag = "" if row["seconds"] <= LIMIT_SECONDS else f"  over {LIMIT_SECONDS} s"
+        print(f"{notebook.stem:40s} {row['seconds']:8.0f} {row['peak_memory_mb']:8d}  "
+              f"{row['pytest']}{flag}", flush=True)
+        failed = failed or not row["passed"]
+        table["lessons"][notebook.stem] = {"seconds": row["seconds"],
+                                           "peak_memory_mb": row["peak_memory_mb"]}
+    if arguments.write and not failed:
+        table.update(cpu=cpu_name(), cores=os.cpu_count(),
+                     date=datetime.date.today().isoformat(),
+                     command="python benchmarks/time_lessons.py --write")
+        TABLE.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+        write_lessons(table)
+        print(f"wrote {TABLE.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
