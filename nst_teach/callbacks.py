@@ -145,7 +145,7 @@ class PrintLosses(Callback):
 
 
 class Filmstrip(Callback):
-    """Keeps the image every `every` steps, to show how a run paints (lesson 06).
+    """Keeps the image every `every` steps, to show how a run paints (lesson 07).
 
     Args:
         every: Keep the image every this many steps (and the first and last).

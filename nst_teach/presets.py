@@ -12,7 +12,7 @@ name           image size  optimizer  steps  meant for
 ``quality``    512 px      lbfgs      300    a result to keep: a GPU, or patience
 =============  ==========  =========  =====  ==================================
 
-Measured on 2 CPU cores with the hed weights (lesson 06): a step costs about
+Measured on 2 CPU cores with the hed weights (lesson 07): a step costs about
 0.06 s at 128 px, 0.23 s at 256 px and about four times that at 512 px.
 A preset is machine-independent; `nst_teach.profiles` picks defaults for the
 machine instead.

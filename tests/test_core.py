@@ -279,3 +279,9 @@ def test_lbfgs_reports_the_core_loss_of_its_image(hed_weights, pair):
     assert result.history[-1]["total"] < result.history[0]["total"]
     expected = objective(tf.constant(result.image))
     assert_terms_close({name: result.losses[name] for name in expected}, expected, rtol=1e-4)
+
+
+def test_adam_schedule_rate_before_the_first_step_is_step_zeros():
+    seen = []
+    adam = core.loop.Adam(learning_rate=lambda step: seen.append(step) or 0.5 / (step + 1))
+    assert adam.rate() == pytest.approx(0.5) and seen == [0]  # never a step -1

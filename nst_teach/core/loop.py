@@ -63,9 +63,12 @@ class Adam:
         self.iterations = 0
 
     def rate(self) -> float:
-        """This step's rate: `learning_rate`, or its value at the step if it is a schedule."""
+        """This step's rate: `learning_rate`, or its value at the step if it is a schedule.
+
+        Steps count from 0 for the schedule, as in Keras; before the first step, step 0's.
+        """
         if callable(self.learning_rate):
-            return float(self.learning_rate(self.iterations - 1))
+            return float(self.learning_rate(max(self.iterations - 1, 0)))
         return self.learning_rate
 
     def apply_gradient(self, image: tf.Variable, gradient: tf.Tensor) -> None:
