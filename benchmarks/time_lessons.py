@@ -26,7 +26,6 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import resource
 import subprocess
 import sys
@@ -36,17 +35,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 TABLE = ROOT / "docs" / "lesson_times.json"
 LIMIT_SECONDS = 300
-
-
-def cpu_name() -> str:
-    """The CPU's model name, from /proc/cpuinfo (or `platform.processor()`)."""
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run_one(notebook: pathlib.Path) -> dict:
@@ -94,6 +82,27 @@ def write_lessons(table: dict) -> None:
         readme = [line if f"(lessons/{stem}.ipynb)" not in line
                   else "|".join(line.split("|")[:3]) + f"| {cell} |" for line in readme]
     (ROOT / "README.md").write_text("\n".join(readme) + "\n")
+    write_instructor_table(table)
+
+
+def instructor_row(stem: str, row: dict) -> str:
+    """A row of instructors/README.md's table: lesson, reading time, full mode, the notes."""
+    path = LESSONS / f"{stem}.ipynb"
+    notebook = json.loads(path.read_text())
+    title = "".join(notebook["cells"][0]["source"]).split("\n")[0].lstrip("# ")
+    return (f"| [{title}](../lessons/{stem}.ipynb) | {reading_minutes(notebook)} min | "
+            f"{row['seconds']:.0f} s, {row['peak_memory_mb'] / 1024:.1f} GB | "
+            f"[notes and answers](answers/{stem}.md) |")
+
+
+def write_instructor_table(table: dict) -> None:
+    """Rewrites the rows of instructors/README.md's lesson table from the measurements."""
+    guide_path = ROOT / "instructors" / "README.md"
+    guide = guide_path.read_text().splitlines()
+    for stem, row in table["lessons"].items():
+        guide = [instructor_row(stem, row) if f"(answers/{stem}.md)" in line else line
+                 for line in guide]
+    guide_path.write_text("\n".join(guide) + "\n")
 
 
 def main() -> int:
@@ -122,8 +131,9 @@ def main() -> int:
         table["lessons"][notebook.stem] = {"seconds": row["seconds"],
                                            "peak_memory_mb": row["peak_memory_mb"]}
     if arguments.write and not failed:
-        table.update(cpu=cpu_name(), cores=os.cpu_count(),
-                     date=datetime.date.today().isoformat(),
+        from report import machine  # benchmarks/report.py: CPU, cores, bfloat16, versions
+
+        table.update(machine=machine(), date=datetime.date.today().isoformat(),
                      command="python benchmarks/time_lessons.py --write")
         TABLE.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
         write_lessons(table)

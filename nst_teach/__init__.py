@@ -12,6 +12,7 @@ _config.quiet_tensorflow_logs()  # TF_CPP_MIN_LOG_LEVEL=2 unless you set it
 
 from nst_teach import (  # noqa: E402  # noqa: E402  # noqa: E402
     checks,
+    classify,
     color,
     controls,  # noqa: E402
     core,  # noqa: E402
@@ -48,7 +49,13 @@ from nst_teach.losses import PAPER_LAYERS, StyleTransferLoss  # noqa: E402
 from nst_teach.optimize import StyleTransferResult, compute_losses, device_name, stylize  # noqa: E402
 from nst_teach.result import OptimizerState  # noqa: E402
 from nst_teach.profiles import Profile, current_profile, use_profile  # noqa: E402
-from nst_teach.samples import credits, list_samples, sample_image, sample_names  # noqa: E402
+from nst_teach.samples import (  # noqa: E402
+    credits,
+    list_samples,
+    sample_credit,
+    sample_image,
+    sample_names,
+)
 from nst_teach.settings import default_loss_weights  # noqa: E402
 from nst_teach.statistics import guided_gram_matrix, mean_std  # noqa: E402
 
@@ -104,6 +111,7 @@ __all__ = [
     "receptive_field",
     "resize_image",
     "resize_to_max_size",
+    "sample_credit",
     "sample_image",
     "sample_names",
     "save_image",

@@ -351,6 +351,36 @@ def credits() -> str:
     return "\n".join(rows)
 
 
+def sample_credit(sample: str | SampleInfo) -> str:
+    """Says in one line which image ``sample_image(sample)`` gives here, and whose it is.
+
+    Call it after ``sample_image``: a downloaded painting is credited (title, author,
+    license, source); when the download failed, the line names the offline sample used
+    instead, so a reader knows which picture the lesson's words describe.
+
+    Args:
+        sample: A sample name such as ``"starry_night"``, or a ``SampleInfo``.
+
+    Returns:
+        One line of text.
+    """
+    info = sample if isinstance(sample, SampleInfo) else sample_info(sample)
+    if info.url is not None:
+        path = config.cache_dir("samples") / _file_name(info)
+        if not path.is_file() or _cached_file_problem(info, path) is not None:
+            used = sample_info(info.fallback) if info.fallback else None
+            instead = (f"using '{used.name}' instead ({_credit(used)})" if used
+                       else "and it has no offline stand-in")
+            return f"'{info.name}' ({info.title}) could not be downloaded here: {instead}."
+    return f"'{info.name}': {_credit(info)}."
+
+
+def _credit(info: SampleInfo) -> str:
+    if info.url is None and info.license == GENERATED_LICENSE:
+        return f"{info.title}, a painting nst_teach generates itself (MIT license)"
+    return f"{info.title}, {info.author}, {info.license}, {info.source}"
+
+
 def _offline_path(info: SampleInfo) -> pathlib.Path:
     """Path of an offline sample: matplotlib's photo, or a generated PNG cached on first use."""
     if info.name == "grace_hopper":

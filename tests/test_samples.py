@@ -273,6 +273,19 @@ def test_unreachable_server_falls_back(cache):
     assert image.shape == (1, 600, 512, 3)
 
 
+def test_sample_credit_names_the_picture_actually_used(cache, server):
+    info = local_info("local_credit", server.url + "/good.png", expected_size=(64, 48))
+    before = samples.sample_credit(info)  # not downloaded yet: the stand-in is named
+    assert "could not be downloaded" in before and "'swirls'" in before, before
+    samples.sample_image(info)
+    after = samples.sample_credit(info)
+    assert after == "'local_credit': Test picture, tests, CC0, made by the test.", after
+    (cache / "local_credit.png").write_bytes(b"not an image")  # damaged: not the one used
+    assert "could not be downloaded" in samples.sample_credit(info)
+    assert "nst_teach generates itself" in samples.sample_credit("mosaic")
+    assert "\n" not in before and "\n" not in after
+
+
 def test_fetch_samples_reports_each_status(cache, server, monkeypatch):
     registry = (samples.sample_info("grace_hopper"),
                 local_info("local_good", server.url + "/good.png", expected_size=(64, 48)),
