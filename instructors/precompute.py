@@ -22,7 +22,7 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import make_solutions  # noqa: E402
+import make_solutions
 
 OUTPUT = HERE / "precomputed"
 SLOW_CELLS = HERE / "slow_cells.md"
@@ -67,11 +67,11 @@ def execute(path: pathlib.Path) -> dict:
 
 
 def slow_cells_table(rows: dict[str, list[tuple[int, float, str]]]) -> str:
-    lines = ["# Cells to show precomputed rather than run live", "",
-             f"Cells over {SLOW_SECONDS:.0f} s in full mode, measured by "
+    intro = (f"Cells over {SLOW_SECONDS:.0f} s in full mode, measured by "
              "`python instructors/precompute.py` on a 2-core CPU "
              f"({datetime.date.today().isoformat()}). Cell numbers count from 1 in the "
-             "instructors' solved copy (its first cell is the banner).", "",
+             "instructors' solved copy (its first cell is the banner).")
+    lines = ["# Cells to show precomputed rather than run live", "", intro, "",
              "| lesson | cell | seconds | starts with |", "|---|---|---|---|"]
     for stem, cells in rows.items():
         lines += [f"| {stem} | {number} | {seconds:.0f} | `{first.replace('|', '/')}` |"

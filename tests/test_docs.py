@@ -108,7 +108,7 @@ def test_lesson_times_are_shown_where_people_read_them():
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from time_lessons import time_line
+    from time_lessons import table_cell, time_line
 
     table = json.loads((ROOT / "docs" / "lesson_times.json").read_text())["lessons"]
     lessons = sorted((ROOT / "lessons").glob("*.ipynb"))
@@ -117,7 +117,7 @@ def test_lesson_times_are_shown_where_people_read_them():
     for path in lessons:
         row = table[path.stem]
         assert row["seconds"] <= 300, f"{path.stem} runs over 5 minutes in full mode"
-        cell = f"{row['seconds']:.0f} s, {row['peak_memory_mb'] / 1024:.1f} GB"
-        assert f"(lessons/{path.name}) |" in readme and cell in readme, path.stem
+        assert "float32_seconds" in row, f"{path.stem}: time it in float32 too (--precision)"
+        assert f"(lessons/{path.name}) | " in readme and f"| {table_cell(row)} |" in readme, path.stem
         title = json.loads(path.read_text())["cells"][0]["source"]
-        assert "".join(title).endswith(time_line(path, row["seconds"])), path.stem
+        assert "".join(title).endswith(time_line(path, row)), path.stem
