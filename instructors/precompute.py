@@ -7,8 +7,10 @@ For each lesson it makes the solved copy (`make_solutions.py`), executes it in f
 mode and saves it with all its outputs in `instructors/precomputed/` (not committed:
 the pictures depend on the weights and paintings your machine has). Open that copy
 in class and scroll to a slow cell's pictures instead of running it. It also writes
-`instructors/slow_cells.md`: every cell that took more than `SLOW_SECONDS`, with its
-time, the cells to show from the precomputed copy rather than run live.
+`instructors/precomputed/slow_cells.md`: every cell that took more than `SLOW_SECONDS`,
+with its time, the cells to show from the precomputed copy rather than run live. Each
+lesson runs in a process of its own (several notebooks executed one after the other in
+one process can leave nbclient waiting for a message that never comes).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import datetime
 import json
 import os
 import pathlib
+import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -25,7 +28,7 @@ sys.path.insert(0, str(HERE))
 import make_solutions
 
 OUTPUT = HERE / "precomputed"
-SLOW_CELLS = HERE / "slow_cells.md"
+SLOW_CELLS = OUTPUT / "slow_cells.md"
 SLOW_SECONDS = 5.0
 CELL_TIMEOUT_SECONDS = 900
 
@@ -51,8 +54,8 @@ def slow_cells(notebook: dict, threshold: float = SLOW_SECONDS) -> list[tuple[in
     return found
 
 
-def execute(path: pathlib.Path) -> dict:
-    """Executes a notebook in full mode in its folder; returns it with outputs and timings."""
+def execute(path: pathlib.Path) -> None:
+    """Executes a notebook in full mode in its folder and saves it with outputs and timings."""
     import nbclient
     import nbformat
 
@@ -63,7 +66,6 @@ def execute(path: pathlib.Path) -> dict:
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     nbformat.write(notebook, path)
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def slow_cells_table(rows: dict[str, list[tuple[int, float, str]]]) -> str:
@@ -86,13 +88,15 @@ def main(selected: list[str]) -> None:
         if selected and path.name[:2] not in selected:
             path.unlink()
             continue
-        notebook = execute(path)
-        rows[path.stem] = slow_cells(notebook)
+        subprocess.run([sys.executable, __file__, "--one", str(path)], check=True)
+        rows[path.stem] = slow_cells(json.loads(path.read_text(encoding="utf-8")))
         print(f"{path.stem}: {len(rows[path.stem])} slow cell(s)", flush=True)
-    if not selected:
-        SLOW_CELLS.write_text(slow_cells_table(rows), encoding="utf-8")
-        print(f"wrote {SLOW_CELLS.relative_to(HERE.parent)}")
+    SLOW_CELLS.write_text(slow_cells_table(rows), encoding="utf-8")
+    print(f"wrote {SLOW_CELLS.relative_to(HERE.parent)}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--one"]:  # the child: one lesson
+        execute(pathlib.Path(sys.argv[2]))
+    else:
+        main(sys.argv[1:])
