@@ -36,8 +36,8 @@ def solution_sources() -> dict[str, str]:
         sys.path.remove(str(HERE))
     sources = {name: inspect.getsource(value) for name, value in vars(solutions).items()
                if inspect.isfunction(value) and value.__module__ == solutions.__name__}
-    sources["FEATURE_SHAPES_224"] = "answers = " + json.dumps(
-        solutions.FEATURE_SHAPES_224, indent=4).replace("[", "(").replace("]", ")")
+    sources["FEATURE_SHAPES_224"] = "answers = {\n" + "".join(
+        f'    "{layer}": {shape!r},\n' for layer, shape in solutions.FEATURE_SHAPES_224.items()) + "}"
     return sources
 
 
