@@ -10,6 +10,7 @@ Grace Hopper photo that matplotlib ships), at 128 to 192 px on a CPU:
     03 the photo rebuilt from two layers 09 the same, keeping the photo's colours
     04 a style's Gram matrix             10 three style scales
     05 the loss curves of that run       11 one style on several photos
+    12 AdaIN: one decoder, three styles, on a held-out photo (the coffee cup)
 
 Lesson 11 (fast style transfer) is still being written: its picture is drawn
 with `nst.stylize` (one optimization per photo), not with the fast network;
@@ -31,6 +32,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import nst_teach as nst
+from nst_teach import photos as photo_sources
 
 OUTPUT = pathlib.Path(__file__).resolve().parent / "images" / "lessons"
 MAX_BYTES = 60_000
@@ -48,6 +50,7 @@ PICTURES = {
     "09": "09_colours_and_regions.jpg",
     "10": "10_scale_and_statistics.jpg",
     "11": "11_fast_style_transfer.jpg",
+    "12": "12_adain.jpg",
 }
 
 
@@ -162,6 +165,13 @@ def main() -> None:
         results = [nst.stylize(image, mosaic, num_steps=50, **options).image for image in photos]
         save(nst.show_images([mosaic, *results], ["style", "photo 1", "photo 2", "photo 3"],
                              size=2.0), "11")
+    if "12" in wanted:  # the shipped decoder, one pass per style, a photo no training sees
+        cup = photo_sources.heldout_photo("coffee", max_size=128)
+        model = nst.adain.load_model()
+        names = ("swirls", "mosaic", "waves")
+        results = [nst.adain.stylize(cup, nst.sample_image(name, max_size=128), model=model)
+                   for name in names]
+        save(nst.show_images([cup, *results], ["held-out photo", *names], size=2.0), "12")
 
 
 if __name__ == "__main__":

@@ -203,3 +203,19 @@ def instance_normalization(x):
 
 def upsample_nearest(x):
     return tf.repeat(tf.repeat(x, 2, axis=1), 2, axis=2)
+
+
+# --- 12 AdaIN -----------------------------------------------------------------------------
+
+
+def adain(content_features, style_features):
+    content_mean, content_variance = tf.nn.moments(content_features, axes=(1, 2), keepdims=True)
+    style_mean, style_variance = tf.nn.moments(style_features, axes=(1, 2), keepdims=True)
+    normalized = (content_features - content_mean) / tf.sqrt(content_variance + 1e-5)
+    return tf.sqrt(style_variance + 1e-5) * normalized + style_mean
+
+
+def adain_target(content_features, styles, style_weights, alpha):
+    blend = sum(weight * adain(content_features, style)
+                for weight, style in zip(style_weights, styles))
+    return alpha * blend + (1 - alpha) * content_features

@@ -10,7 +10,8 @@ from nst_teach import config as _config
 _config.return_freed_memory()  # glibc returns freed blocks at once; NST_TEACH_MALLOC=0 skips it
 _config.quiet_tensorflow_logs()  # TF_CPP_MIN_LOG_LEVEL=2 unless you set it
 
-from nst_teach import (  # noqa: E402  # noqa: E402  # noqa: E402
+from nst_teach import (  # noqa: E402
+    adain,  # noqa: E402  (after the core and fast: it builds on both)
     checks,
     classify,
     color,
@@ -81,6 +82,7 @@ __all__ = [
     "OptimizerState",
     "cache_dir",
     "check_image",
+    "adain",
     "checks",
     "color",
     "controls",

@@ -13,12 +13,14 @@ from PIL import Image
 
 from nst_teach import images
 
-def generate_style_image(name: str, size: int = 512) -> np.ndarray:
-    """Paints an offline style image; the same name and size always give the same pixels.
+def generate_style_image(name: str, size: int = 512, seed: int | None = None) -> np.ndarray:
+    """Paints an offline style image; the same name, size and seed always give the same pixels.
 
     Args:
         name: ``"swirls"``, ``"mosaic"`` or ``"waves"``.
         size: Side of the square image in pixels, at least 64.
+        seed: Another painting in the same manner (AdaIN trains on several);
+            None paints the sample's own.
 
     Returns:
         A float32 array of shape ``(1, size, size, 3)`` with values in ``[0, 1]``.
@@ -31,7 +33,8 @@ def generate_style_image(name: str, size: int = 512) -> np.ndarray:
         raise ValueError(f"{name!r} is not a generated sample; choose {', '.join(painters)}.")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 64:
         raise ValueError(f"size must be an int of at least 64, got {size!r}.")
-    return images.check_image(painters[name](int(size))[None], name=name)
+    painting = painters[name](int(size)) if seed is None else painters[name](int(size), int(seed))
+    return images.check_image(painting[None], name=name)
 
 
 def _palette(stops: tuple, values: np.ndarray) -> np.ndarray:

@@ -9,10 +9,12 @@ the 80,000 photos of COCO train2014). Three sources are supported:
   about 780 MB) or ``"flowers"`` (3,670 flower photos from the TensorFlow
   tutorials, about 220 MB). The download code was tested only against a local
   HTTP server, not against these servers (this project's CI has no internet).
-* ``"offline"``: the Grace Hopper photo that matplotlib ships plus generated
-  "scenes" (skies, hills, lit shapes, textures), written to the cache once.
-  Random crops at random scales, flips and colour jitter turn them into
-  endless variations, enough for lessons and tests on any machine.
+* ``"offline"``: real photographs that installed packages ship (scikit-image,
+  matplotlib, scikit-learn: `nst_teach.photo_library`) plus generated "scenes"
+  (skies, hills, lit shapes, textures), written to the cache once. Random crops
+  at random scales, flips and colour jitter turn them into endless variations.
+  A few photos and scenes are held out (`heldout_names`): no training sees them,
+  so a network is judged on pictures it has never met.
 
 `photo_dataset` turns a list of files into batches of random square crops
 (random scale, horizontal flips, optional colour jitter), float32 in [0, 1].
@@ -33,13 +35,15 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from nst_teach import config, images, samples
+from nst_teach import config, images, photo_library
+from nst_teach.scenes import generate_scene
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 DOWNLOAD_TIMEOUT_SECONDS = 60.0
 CHUNK_BYTES = 1024 * 1024
-OFFLINE_VERSION = 1
-NUM_OFFLINE_SCENES = 23  # plus the Grace Hopper photo
+OFFLINE_VERSION = 2
+NUM_OFFLINE_SCENES = 23  # seeds 0-22; the held-out scenes use HELDOUT_SCENE_SEEDS
+HELDOUT_SCENE_SEEDS = (1000, 1001)
 OFFLINE_SCENE_SIZE = 320
 COMPLETE_MARKER = ".complete"
 
@@ -74,6 +78,12 @@ PHOTO_DATASETS = {
         "flowers", "https://storage.googleapis.com/download.tensorflow.org/example_images/"
         "flower_photos.tgz", 3670, 220, "CC BY 2.0 (see the archive's LICENSE.txt)",
         "https://www.tensorflow.org/tutorials/load_data/images"),
+    # Styles for AdaIN's decoder (lesson 12): one of the 72 shards of WikiArt (81,444 paintings).
+    "wikiart-shard": PhotoDataset(
+        "wikiart-shard", "https://huggingface.co/datasets/huggan/wikiart/resolve/main/data/"
+        "train-00000-of-00072.parquet", 1131, 522,
+        "WikiArt's paintings: public domain or the rights of their holders (the dataset card "
+        "says 'unknown'); for study", "https://huggingface.co/datasets/huggan/wikiart"),
 }
 
 
@@ -181,7 +191,9 @@ def _archive_kind(url: str) -> str:
         return "zip"
     if path.endswith((".tar", ".tgz", ".tar.gz")):
         return "tar"
-    raise ValueError(f"{url}: the archive must be a .zip, .tar, .tgz or .tar.gz file.")
+    if path.endswith(".parquet"):
+        return "parquet"
+    raise ValueError(f"{url}: the archive must be a .zip, .tar, .tgz, .tar.gz or .parquet file.")
 
 
 def _stream(dataset: PhotoDataset, file, timeout: float, progress: bool | None) -> None:
@@ -210,7 +222,10 @@ def _extract_images(archive: pathlib.Path, kind: str, folder: pathlib.Path) -> i
         base = name.replace("\\", "/").rsplit("/", 1)[-1]
         return base.lower().endswith(PHOTO_SUFFIXES) and not base.startswith(".")
 
-    if kind == "zip":
+    if kind == "parquet":
+        for index, (name, data) in enumerate(_parquet_images(archive)):
+            write(f"{index:06d}{pathlib.PurePath(name).suffix or '.jpg'}", data)
+    elif kind == "zip":
         with zipfile.ZipFile(archive) as zipped:
             for info in zipped.infolist():
                 if not info.is_dir() and is_photo(info.filename):
@@ -223,69 +238,68 @@ def _extract_images(archive: pathlib.Path, kind: str, folder: pathlib.Path) -> i
     return count
 
 
+def _parquet_images(archive: pathlib.Path):
+    """Yields `(name, bytes)` of each image in a Hugging Face parquet file (an `image`
+    column of structs with `bytes` and `path`), one row group at a time (pyarrow needed)."""
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError as error:
+        raise ValueError("Reading a .parquet dataset needs pyarrow: pip install pyarrow "
+                         "(Colab has it).") from error
+    table = parquet.ParquetFile(archive)
+    if "image" not in table.schema_arrow.names:
+        raise ValueError(f"{archive.name} has no 'image' column: {table.schema_arrow.names}.")
+    for group in range(table.num_row_groups):
+        for cell in table.read_row_group(group, columns=["image"]).column("image").to_pylist():
+            if cell and cell.get("bytes"):
+                yield cell.get("path") or "image.jpg", cell["bytes"]
+
+
 def offline_photos(cache_directory: str | os.PathLike | None = None) -> pathlib.Path:
-    """The offline training set: Grace Hopper's photo and generated scenes, made once.
+    """The offline training set: the packages' training photos and generated scenes, made once.
+
+    The photos are those of `photo_library.available_photos("train")` (real
+    photographs that scikit-image, matplotlib and scikit-learn ship); the held-out
+    photos and scenes (`heldout_photos`) are never in it.
 
     Args:
         cache_directory: Parent folder; defaults to ``config.cache_dir("photos")``.
 
     Returns:
-        A folder of `NUM_OFFLINE_SCENES + 1` PNG and JPEG files.
+        A folder of PNG and JPEG files: the photos, then `NUM_OFFLINE_SCENES` scenes.
     """
     parent = pathlib.Path(cache_directory or config.cache_dir("photos"))
-    folder = parent / f"offline-v{OFFLINE_VERSION}"
+    names = [photo.name for photo in photo_library.available_photos("train")]
+    folder = parent / f"offline-v{OFFLINE_VERSION}-{len(names)}"
     if (folder / COMPLETE_MARKER).is_file():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    hopper = samples.sample_path("grace_hopper")
-    (folder / "grace_hopper.jpg").write_bytes(pathlib.Path(hopper).read_bytes())
+    for name in names:
+        path = photo_library.photo_path(name)
+        (folder / f"photo_{name}{path.suffix}").write_bytes(path.read_bytes())
     for index in range(NUM_OFFLINE_SCENES):
         scene = generate_scene(seed=index, size=OFFLINE_SCENE_SIZE)
         images.save_image(scene, folder / f"scene_{index:02d}.png")
-    (folder / COMPLETE_MARKER).write_text("grace_hopper + generated scenes\n")
+    (folder / COMPLETE_MARKER).write_text(", ".join(names) + " + generated scenes\n")
     return folder
 
 
-def generate_scene(seed: int = 0, size: int = 256) -> np.ndarray:
-    """Paints a photo-like scene: a sky gradient, hills, lit discs and boxes, texture.
+def heldout_names() -> list[str]:
+    """Names of the held-out pictures: the packages' held-out photos, then two scenes."""
+    return photo_library.heldout_names() + [f"scene_{seed}" for seed in HELDOUT_SCENE_SEEDS]
 
-    Not a photo, but it has what a transformation network must learn to
-    handle: smooth regions, edges, shading and fine texture at several scales.
 
-    Args:
-        seed: The same seed always gives the same pixels.
-        size: Side of the square image, at least 32.
+def heldout_photo(name: str, max_size: int = 256) -> np.ndarray:
+    """A picture no training in nst_teach sees: a held-out photo or scene (`heldout_names`).
 
     Returns:
-        float32 `(1, size, size, 3)` in [0, 1].
+        float32 `(1, H, W, 3)` in [0, 1], the longer side `max_size`.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 32:
-        raise ValueError(f"size must be a whole number >= 32, got {size!r}.")
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    top, bottom = rng.uniform(0.2, 1.0, 3), rng.uniform(0.3, 1.0, 3)
-    image = top * (1 - y[..., None]) + bottom * y[..., None]
-    for _ in range(rng.integers(1, 4)):  # hills
-        height = rng.uniform(0.4, 0.9) + 0.08 * np.sin(2 * np.pi * (rng.uniform(0.5, 3) * x
-                                                                    + rng.uniform()))
-        ground = (y > height)[..., None]
-        shade = 0.7 + 0.3 * (1 - (y - height).clip(0, 1))[..., None]
-        image = np.where(ground, rng.uniform(0.05, 0.8, 3) * shade, image)
-    for _ in range(rng.integers(3, 9)):  # lit discs and boxes
-        centre, radius = rng.uniform(0.1, 0.9, 2), rng.uniform(0.04, 0.2)
-        colour = rng.uniform(0.0, 1.0, 3)
-        if rng.random() < 0.5:
-            inside = (y - centre[0]) ** 2 + (x - centre[1]) ** 2 < radius ** 2
-        else:
-            inside = (abs(y - centre[0]) < radius) & (abs(x - centre[1]) < radius * 1.5)
-        light = 0.6 + 0.4 * np.clip(1 - ((y - centre[0] + radius / 2) ** 2
-                                          + (x - centre[1] + radius / 2) ** 2) / radius ** 2, 0, 1)
-        image = np.where(inside[..., None], colour * light[..., None], image)
-    coarse = rng.normal(0, 1, (size // 8 + 1, size // 8 + 1))
-    texture = np.kron(coarse, np.ones((8, 8)))[:size, :size]
-    fine = rng.normal(0, 1, (size, size))
-    image = image * (1 + 0.06 * texture[..., None] + 0.04 * fine[..., None])
-    return images.check_image(np.clip(image, 0, 1)[None].astype(np.float32), "scene")
+    if name.startswith("scene_") and name in heldout_names():
+        return generate_scene(seed=int(name[len("scene_"):]), size=max_size)
+    if name not in heldout_names():
+        raise ValueError(f"{name!r} is not a held-out picture; choose one of {heldout_names()}.")
+    return photo_library.load_library_photo(name, max_size=max_size)
 
 
 def _decode(path: tf.Tensor) -> tf.Tensor:

@@ -25,7 +25,7 @@ from typing import BinaryIO
 import numpy as np
 from tqdm.auto import tqdm
 
-from nst_teach import config, images
+from nst_teach import config, images, photo_library
 from nst_teach.paintings import generate_style_image
 
 DOWNLOAD_TIMEOUT_SECONDS = 30.0
@@ -344,11 +344,12 @@ def fetch_samples(names: list[str] | None = None,
 
 
 def credits() -> str:
-    """Returns a Markdown table crediting every sample (title, author, license, source)."""
+    """Returns Markdown tables crediting every sample and every training or held-out photo."""
     rows = ["| Sample | Title | Author | License | Source |", "| --- | --- | --- | --- | --- |"]
     rows += [f"| `{info.name}` | {info.title} | {info.author} | {info.license} | {info.source} |"
              for info in SAMPLES]
-    return "\n".join(rows)
+    return "\n".join(rows) + "\n\nPhotos for training and testing networks:\n\n" \
+        + photo_library.credits()
 
 
 def sample_credit(sample: str | SampleInfo) -> str:

@@ -132,6 +132,23 @@ class CropLike(layers.Layer):
         return (image_shape[0], reference_shape[1], reference_shape[2], image_shape[3])
 
 
+@keras.saving.register_keras_serializable(package="nst_teach")
+class AddToPhoto(layers.Layer):
+    """`sigmoid(logit(photo) + change)`: the network paints a change to the photo.
+
+    With a change of zero the output is the photo itself (clipped to [1e-3, 1 - 1e-3]),
+    the start `nst.stylize` takes from the content image.
+    """
+
+    def call(self, inputs):
+        change, photo = inputs
+        clipped = ops.clip(photo, 1e-3, 1.0 - 1e-3)
+        return ops.sigmoid(ops.log(clipped) - ops.log(1.0 - clipped) + change)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[1]
+
+
 def conv_layer(x, filters: int, kernel_size: int, strides: int = 1, name: str = "conv",
                relu: bool = True, normalize: bool = True):
     """Reflection pad, convolution, instance norm and ReLU: the network's building block.
@@ -197,7 +214,8 @@ def upsample_conv(x, filters: int, name: str = "up", interpolation: str = "neare
 
 def build_transformer(base_filters: int = CPU_ARCHITECTURE["base_filters"],
                       num_residual_blocks: int = CPU_ARCHITECTURE["num_residual_blocks"],
-                      interpolation: str = "nearest", name: str = "transformer") -> keras.Model:
+                      interpolation: str = "nearest", name: str = "transformer",
+                      start_from_photo: bool = False) -> keras.Model:
     """Builds the image transformation network.
 
     Johnson et al. use `base_filters=32, num_residual_blocks=5`
@@ -211,6 +229,10 @@ def build_transformer(base_filters: int = CPU_ARCHITECTURE["base_filters"],
         interpolation: Upsampling before each upsampling convolution,
             `"nearest"` or `"bilinear"`.
         name: The model's name.
+        start_from_photo: Paint a change to the photo instead of a new picture: the
+            last convolution starts at zero and its output is added to the photo's
+            logits (`AddToPhoto`), so the untrained network gives the photo back, as
+            `nst.stylize` starts from the content image. The shipped networks use it.
 
     Returns:
         A `keras.Model` mapping float32
@@ -237,6 +259,12 @@ def build_transformer(base_filters: int = CPU_ARCHITECTURE["base_filters"],
     x = upsample_conv(x, 2 * base_filters, name="up1", interpolation=interpolation)
     x = upsample_conv(x, base_filters, name="up2", interpolation=interpolation)
     x = ReflectionPadding2D(4, name="output_pad")(x)
+    if start_from_photo:
+        x = layers.Conv2D(3, 9, padding="valid", name="output_conv", kernel_initializer="zeros",
+                          dtype="float32")(x)
+        image = AddToPhoto(name="add_to_photo", dtype="float32")([CropLike(name="crop")(
+            [x, photo]), photo])
+        return keras.Model(photo, image, name=name)
     x = layers.Conv2D(3, 9, padding="valid", name="output_conv")(x)
     x = layers.Activation("sigmoid", name="output_sigmoid", dtype="float32")(x)
     image = CropLike(name="crop")([x, photo])
@@ -248,5 +276,8 @@ def architecture(model: keras.Model) -> dict:
     base_filters = model.get_layer("down1").filters
     blocks = sum(1 for layer in model.layers if layer.name.endswith("_add"))
     interpolation = model.get_layer("up1_resize").interpolation
-    return {"base_filters": int(base_filters), "num_residual_blocks": int(blocks),
-            "interpolation": str(interpolation)}
+    settings = {"base_filters": int(base_filters), "num_residual_blocks": int(blocks),
+                "interpolation": str(interpolation)}
+    if any(layer.name == "add_to_photo" for layer in model.layers):
+        settings["start_from_photo"] = True
+    return settings

@@ -173,6 +173,31 @@ def strength(value, loss_weights, mistake=None):
     return {**loss_weights, "style_weight": style}
 
 
+def adain_numpy(content, style, mistake=None):
+    content, style = np.asarray(content, np.float64), np.asarray(style, np.float64)
+    axes = (0, 1, 2) if mistake == "over the batch" else (1, 2)
+    content_mean = content.mean(axis=axes, keepdims=True)
+    content_std = np.sqrt(content.var(axis=axes, keepdims=True) + 1e-5)
+    style_mean = style.mean(axis=(1, 2), keepdims=True)
+    style_std = np.sqrt(style.var(axis=(1, 2), keepdims=True) + 1e-5)
+    if mistake == "variance for the scale":
+        style_std = style_std ** 2
+    if mistake == "only normalized":
+        return (content - content_mean) / content_std
+    return (style_std * (content - content_mean) / content_std + style_mean).astype(np.float32)
+
+
+def adain_target(content, styles, style_weights, alpha, mistake=None):
+    mixed = sum(weight * adain_numpy(content, style) for weight, style in zip(style_weights, styles))
+    if mistake == "alpha swapped":
+        alpha = 1 - alpha
+    if mistake == "first style only":
+        mixed = adain_numpy(content, styles[0])
+    if mistake == "no content mix":
+        return mixed
+    return alpha * mixed + (1 - alpha) * np.asarray(content)
+
+
 CASES = {
     "check_grayscale": ([grayscale], [
         ("a constant grey", lambda image: np.full_like(image, image.mean())),
@@ -291,7 +316,20 @@ CASES = {
         ("zeros of the right shape",
          lambda x: np.zeros((x.shape[0], 2 * x.shape[1], 2 * x.shape[2], x.shape[3]))),
     ]),
+    "check_adain": ([adain_numpy], [
+        ("statistics over the batch too", lambda c, s: adain_numpy(c, s, "over the batch")),
+        ("the variance as the scale", lambda c, s: adain_numpy(c, s, "variance for the scale")),
+        ("normalized, not restyled", lambda c, s: adain_numpy(c, s, "only normalized")),
+        ("the content unchanged", lambda c, s: c),
+    ]),
+    "check_adain_target": ([adain_target], [
+        ("alpha swapped", lambda *a: adain_target(*a, mistake="alpha swapped")),
+        ("the first style only", lambda *a: adain_target(*a, mistake="first style only")),
+        ("no mix with the content", lambda *a: adain_target(*a, mistake="no content mix")),
+        ("the content unchanged", lambda c, *rest: c),
+    ]),
 }
+
 
 # Checks of answers that are not functions, tested below and in test_checks.py.
 OTHER_CHECKS = {"check_feature_shapes", "check_style_weight"}

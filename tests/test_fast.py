@@ -256,6 +256,17 @@ def test_time_budget_and_previews(photo_folder, random_weights, tiny_image):
     assert result.settings["num_photos"] == 3  # the held-out photo is not trained on
 
 
+def test_offline_training_previews_a_heldout_photo(cache, random_weights, tiny_image):
+    settings = dict(weights=random_weights, **LAYERS, crop_size=32, batch_size=2,
+                    progress=False, verbose=False, **TINY)
+    result = fast.train(tiny_image(32, 32, 5), photos="offline", num_steps=1, preview="auto",
+                        preview_every=1, **settings)
+    first = photos.heldout_names()[0]
+    np.testing.assert_array_equal(result.preview_photo, photos.heldout_photo(first))
+    assert result.settings["num_photos"] == len(photos.photo_files("offline"))
+    assert [step for step, _ in result.previews] == [1]
+
+
 def test_train_rejects_bad_options(photo_folder, random_weights, tiny_image, tmp_path):
     style = tiny_image(32, 32, 5)
     with pytest.raises(ValueError, match="num_steps"):
@@ -317,10 +328,11 @@ def test_random_crop_is_a_window_of_the_photo_or_its_mirror(rng):
 def test_offline_photos_are_made_once_and_reproducible(cache):
     folder = photos.offline_photos()
     files = photos.list_photos(folder)
-    assert len(files) == photos.NUM_OFFLINE_SCENES + 1
-    assert (folder / "grace_hopper.jpg").is_file()
-    stamp = files[1].stat().st_mtime_ns
-    assert photos.offline_photos() == folder and files[1].stat().st_mtime_ns == stamp
+    assert len(files) == len(photos.photo_library.available_photos("train")) \
+        + photos.NUM_OFFLINE_SCENES
+    assert (folder / "photo_grace_hopper.jpg").is_file()
+    stamp = files[-1].stat().st_mtime_ns
+    assert photos.offline_photos() == folder and files[-1].stat().st_mtime_ns == stamp
     scene = photos.generate_scene(seed=3, size=64)
     np.testing.assert_array_equal(scene, photos.generate_scene(seed=3, size=64))
     assert scene.shape == (1, 64, 64, 3) and scene.std() > 0.05
@@ -359,7 +371,19 @@ def make_archives():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    return {"/photos.zip": zipped.getvalue(), "/photos.tgz": tarred.getvalue()}
+    routes = {"/photos.zip": zipped.getvalue(), "/photos.tgz": tarred.getvalue()}
+    try:  # a Hugging Face image dataset: an `image` column of {bytes, path} structs
+        import pyarrow as arrow
+        import pyarrow.parquet as parquet
+    except ImportError:
+        return routes
+    table = arrow.table({"image": [{"bytes": png_bytes(3), "path": "a.png"},
+                                   {"bytes": png_bytes(4), "path": None}, None],
+                         "style": [1, 2, 3]})
+    buffer = io.BytesIO()
+    parquet.write_table(table, buffer, row_group_size=2)
+    routes["/paintings.parquet"] = buffer.getvalue()
+    return routes
 
 
 class ArchiveHandler(http.server.BaseHTTPRequestHandler):
@@ -402,6 +426,17 @@ def test_download_dataset_from_a_local_server(archive, server, tmp_path, capsys)
     assert photos.download_dataset(dataset, cache_directory=tmp_path) == folder
     assert server.requests == [f"/{archive}"]  # the second call used the cache
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_download_a_parquet_dataset_from_a_local_server(server, tmp_path):
+    pytest.importorskip("pyarrow")
+    dataset = photos.PhotoDataset("paintings", f"{server.url}/paintings.parquet", 2, 1, "PD",
+                                  "tests")
+    folder = photos.download_dataset(dataset, cache_directory=tmp_path, progress=False)
+    files = photos.list_photos(folder)
+    assert [path.name for path in files] == ["000000.png", "000001.jpg"]  # the empty row skipped
+    assert images.load_image(files[0]).shape[-1] == 3
+    assert photos.PHOTO_DATASETS["wikiart-shard"].url.endswith(".parquet")
 
 
 def test_failed_download_leaves_nothing_behind(server, tmp_path):
@@ -485,3 +520,46 @@ def test_lesson_checks_accept_right_and_reject_wrong_answers(capsys):
     assert not checks.check_upsample_nearest(lambda x: tf.repeat(x, 2, axis=1))
     assert not checks.check_upsample_nearest(stub)
     assert "NotImplementedError" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------
+# The shipped networks.
+
+
+def test_shipped_networks_are_small_and_paint_an_unseen_photo_in_their_style(hed_weights):
+    from nst_teach import samples
+
+    styles = fast.pretrained_styles()
+    assert {"swirls", "mosaic", "waves"} <= set(styles)
+    photo = photos.heldout_photo("chelsea", 96)
+    for style_name in styles:
+        assert fast.pretrained_path(style_name).stat().st_size < 5e6
+        network = fast.pretrained(style_name)
+        picture = fast.apply_network(network, photo)
+        assert picture.shape == photo.shape
+        if not samples.is_available_offline(style_name):
+            continue  # offline, the painting it was trained on is not here to compare with
+        style = samples.sample_image(style_name, max_size=256)
+        options = {"weights": hed_weights, "verbose": False}
+        stylized = nst_losses(picture, photo, style, options)
+        untouched = nst_losses(photo, photo, style, options)
+        # Short CPU training: from 0.17 (swirls) to 0.91 (mosaic) of the photo's own term here.
+        assert stylized["style"] < 0.95 * untouched["style"], style_name
+    with pytest.raises(ValueError, match="No shipped network for 'no_such_style'"):
+        fast.pretrained("no_such_style")
+
+
+def nst_losses(image, photo, style, options):
+    import nst_teach as nst
+
+    return nst.compute_losses(image, photo, style, **options)
+
+
+def test_a_network_that_starts_from_the_photo_gives_it_back_untrained(rng, tmp_path):
+    model = transformer.build_transformer(**TINY, start_from_photo=True)
+    photo = rng.uniform(0.01, 0.99, (1, 37, 50, 3)).astype(np.float32)
+    np.testing.assert_allclose(fast.apply_network(model, photo), photo, atol=1e-5)
+    assert transformer.architecture(model)["start_from_photo"] is True
+    assert "start_from_photo" not in transformer.architecture(transformer.build_transformer(**TINY))
+    loaded = fast.load(fast.save(model, tmp_path / "identity.keras"))
+    np.testing.assert_allclose(fast.apply_network(loaded, photo), photo, atol=1e-5)

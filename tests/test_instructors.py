@@ -42,6 +42,8 @@ SOLVED_BY_CHECK = {
     "mean_std_statistics": nst.checks.check_mean_std,
     "instance_normalization": nst.checks.check_instance_normalization,
     "upsample_nearest": nst.checks.check_upsample_nearest,
+    "adain": nst.checks.check_adain,
+    "adain_target": nst.checks.check_adain_target,
 }
 
 

@@ -10,7 +10,7 @@ In the spirit of Karpathy's `cmp(name, dt, t)` from nn-zero-to-hero.
 
 Modules: `compare` (the report), `steps` (lessons 00-06, 09, 10), `objective`
 (the weighted style loss, the total loss, the Adam loop and L-BFGS' two-loop
-recursion of lessons 04-07), `runs` (08, 11).
+recursion of lessons 04-07), `runs` (08, 11, 12).
 """
 
 from nst_teach.checks.compare import (
@@ -24,6 +24,8 @@ from nst_teach.checks.objective import (
     check_weighted_style_loss,
 )
 from nst_teach.checks.runs import (
+    check_adain,
+    check_adain_target,
     check_instance_normalization,
     check_strength_to_weights,
     check_style_weight,
@@ -46,6 +48,8 @@ from nst_teach.checks.steps import (
 )
 
 __all__ = [
+    "check_adain",
+    "check_adain_target",
     "check_adam_loop",
     "check_adam_step",
     "check_content_loss",

@@ -1,4 +1,5 @@
-"""Checks of lesson 08 (strength, style weight) and lesson 11 (the transformer's layers)."""
+"""Checks of lesson 08 (strength, style weight), lesson 11 (the transformer's layers) and
+lesson 12 (AdaIN and its target)."""
 
 from __future__ import annotations
 
@@ -139,4 +140,55 @@ def check_upsample_nearest(function: Callable) -> bool:
         reference = keras.layers.UpSampling2D(2, interpolation="nearest")(x)
         ok &= compare(f"upsample_nearest {shape}", result, reference,
                       hint="Repeat every row twice (axis 1), then every column twice (axis 2).")
+    return ok
+
+
+def check_adain(function: Callable) -> bool:
+    """Checks `function(content_features, style_features) -> AdaIN output` (lesson 12).
+
+    Both are float32 `(batch, H, W, C)` activations (the style's of any size); the
+    result `(batch, H, W, C)` is `sigma(y) * (x - mu(x)) / sigma(x) + mu(y)`, the
+    statistics taken per image and channel over `H, W`, with 1e-5 added to the variances.
+    """
+    from nst_teach.core.adain import adaptive_instance_normalization
+
+    rng = np.random.default_rng(12)
+    ok = True
+    for content_shape, style_shape in (((1, 6, 6, 3), (1, 8, 8, 3)), ((2, 5, 7, 4), (2, 9, 4, 4))):
+        content = rng.normal(1.0, 2.0, content_shape).astype(np.float32)
+        style = rng.normal(-3.0, 0.5, style_shape).astype(np.float32)
+        result = _run("adain", function, content, style)
+        if result is None:
+            return False
+        ok &= compare(f"adain {content_shape} with style {style_shape}", result,
+                      adaptive_instance_normalization(content, style), rtol=1e-3, atol=1e-3,
+                      hint="Normalize the content per channel (mean and standard deviation over "
+                           "axes 1 and 2, keepdims=True), then scale by the style's standard "
+                           "deviation and add its mean.")
+    return ok
+
+
+def check_adain_target(function: Callable) -> bool:
+    """Checks `function(content_features, styles, style_weights, alpha) -> t` (lesson 12).
+
+    `t = alpha * sum_k w_k AdaIN(x, y_k) + (1 - alpha) * x`, with `styles` a list of
+    activations and `style_weights` numbers that sum to 1.
+    """
+    from nst_teach.core.adain import adaptive_instance_normalization
+
+    rng = np.random.default_rng(13)
+    content = rng.normal(1.0, 2.0, (1, 6, 6, 3)).astype(np.float32)
+    styles = [rng.normal(mean, 1.0, (1, 7, 7, 3)).astype(np.float32) for mean in (-2.0, 4.0)]
+    ok = True
+    for style_weights, alpha in (([1.0, 0.0], 1.0), ([0.25, 0.75], 1.0), ([0.5, 0.5], 0.3)):
+        result = _run("adain_target", function, content, styles, style_weights, alpha)
+        if result is None:
+            return False
+        mixed = sum(weight * adaptive_instance_normalization(content, style)
+                    for weight, style in zip(style_weights, styles))
+        ok &= compare(f"adain_target weights={style_weights} alpha={alpha}", result,
+                      alpha * mixed + (1 - alpha) * content, rtol=1e-3, atol=1e-3,
+                      hint="Blend the AdaIN outputs with the style weights first, then mix the "
+                           "blend with the content's own activations: alpha of one, 1 - alpha "
+                           "of the other.")
     return ok

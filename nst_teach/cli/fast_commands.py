@@ -64,6 +64,12 @@ def _add_fast_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     for term in ("content", "style", "tv"):
         train.add_argument(f"--{term}-weight", type=non_negative_float, metavar="WEIGHT",
                            help=f"weight of the {term} term (default per weights)")
+    train.add_argument("--start-from-photo", action="store_true",
+                       help="the new network paints a change to the photo (starts as the "
+                            "identity, like stylize from the content image)")
+    train.add_argument("--precision", default="float32", choices=("float32", "bfloat16", "auto"),
+                       help="dtype of VGG's convolutions in the loss (bfloat16 is faster on "
+                            "CPUs that have it; Gram matrices stay float32)")
     train.add_argument("--checkpoint-dir", metavar="DIR",
                        help="keep checkpoints here and resume from them")
     train.add_argument("--weights", default="auto", metavar="WEIGHTS",
@@ -78,10 +84,13 @@ def _add_apply_fast_parser(commands: Any, common: argparse.ArgumentParser) -> No
     """Adds ``apply-fast MODEL.keras IMAGE... -o OUT``."""
     apply = commands.add_parser(
         "apply-fast", parents=[common], help="stylize photos with a network from train-fast",
-        description="Stylizes each IMAGE in one pass through MODEL.keras. OUT is a file for "
+        description="Stylizes each IMAGE in one pass through MODEL.keras (or a shipped "
+                    "network, named by its style). OUT is a file for "
                     "one image, else a folder (IMAGE's name + '_stylized.png').",
         formatter_class=HelpFormatter)
-    apply.add_argument("model", metavar="MODEL.keras", help="a network saved by train-fast")
+    apply.add_argument("model", metavar="MODEL.keras",
+                       help="a network saved by train-fast, or the name of a shipped one ("
+                            + ", ".join(nst.fast.pretrained_styles()) + ")")
     apply.add_argument("images", nargs="+", metavar="IMAGE", help="photos: paths, URLs, samples")
     apply.add_argument("-o", "--output", required=True, metavar="OUT",
                        help="output file (.png/.jpg, one image) or folder")
@@ -108,6 +117,7 @@ def run_train_fast(args: argparse.Namespace) -> int:
         num_residual_blocks=args.residual_blocks, content_weight=args.content_weight,
         style_weight=args.style_weight, tv_weight=args.tv_weight,
         checkpoint_dir=args.checkpoint_dir, seed=args.seed, preview=None,
+        precision=args.precision, start_from_photo=args.start_from_photo,
         progress=not args.quiet, verbose=not args.quiet)
     seconds = time.perf_counter() - started
     if result.status == "not finite":
@@ -129,7 +139,8 @@ def run_apply_fast(args: argparse.Namespace) -> int:
                          f"'{args.output}'")
     if not to_file and output.suffix:
         raise UsageError(f"'{args.output}' is neither a folder nor a .png/.jpg file name")
-    model = nst.fast.load(args.model)
+    shipped = args.model in nst.fast.pretrained_styles() and not pathlib.Path(args.model).exists()
+    model = nst.fast.pretrained(args.model) if shipped else nst.fast.load(args.model)
     for source in args.images:
         with _one_line_notices():
             photo = load_source(source, args.size or 1 << 16)  # no --size: the photo's own size

@@ -32,6 +32,7 @@ from nst_teach.cli.common import (
     positive_float,
     positive_int,
 )
+from nst_teach.cli.adain_commands import _add_adain_parsers
 from nst_teach.cli.doctor import run_doctor
 from nst_teach.cli.fast_commands import _add_fast_parsers
 from nst_teach.settings import DEFAULT_OPTIMIZER, OPTIMIZER_DEFAULTS
@@ -69,6 +70,7 @@ def build_parser() -> ArgumentParser:
     _add_fetch_samples_parser(commands, common)
     _add_samples_parser(commands, common)
     _add_fast_parsers(commands, common)
+    _add_adain_parsers(commands, common)
     return parser
 
 

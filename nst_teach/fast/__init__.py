@@ -21,7 +21,8 @@ TensorFlow sees several GPUs, else the default strategy, with the same code
 (`threading.Event`) or Ctrl-C ends it after the current step and saves one.
 
 Modules: `defaults` (per device, `TrainingSettings`), `loss` (`PerceptualLoss`),
-`training` (`train`), `files` (`apply_network`, `save`, `load`).
+`training` (`train`), `files` (`apply_network`, `save`, `load`), `pretrained`
+(the shipped networks: `pretrained_styles`, `pretrained`).
 """
 
 from nst_teach.fast.defaults import (
@@ -40,6 +41,13 @@ from nst_teach.fast.loss import (
     PerceptualLoss,
     training_loss_weights,
 )
+from nst_teach.fast.pretrained import (
+    pretrained,
+    pretrained_for_sample,
+    pretrained_info,
+    pretrained_path,
+    pretrained_styles,
+)
 from nst_teach.fast.training import (
     Previews,
     TrainingResult,
@@ -53,9 +61,9 @@ __all__ = [
     "CPU_DEFAULTS",
     "GPU_DEFAULTS",
     "PHOTO_DATASETS",
+    "TRAINING_LOSS_WEIGHTS",
     "PerceptualLoss",
     "Previews",
-    "TRAINING_LOSS_WEIGHTS",
     "TrainingResult",
     "TrainingSettings",
     "apply_network",
@@ -63,6 +71,11 @@ __all__ = [
     "choose_strategy",
     "default_settings",
     "load",
+    "pretrained",
+    "pretrained_for_sample",
+    "pretrained_info",
+    "pretrained_path",
+    "pretrained_styles",
     "save",
     "train",
     "training_loss_weights",

@@ -122,9 +122,12 @@ def _model_from_checkpoint_dir(folder: pathlib.Path) -> dict | None:
     return None
 
 
-def _split_preview(files: list, preview) -> tuple[list, np.ndarray | None]:
-    """Holds out the last photo as the preview when `preview="auto"` and there are several."""
+def _split_preview(files: list, preview, photos) -> tuple[list, np.ndarray | None]:
+    """The preview photo: with `preview="auto"`, a held-out photo for the offline set, else
+    the last photo, held out of training (when there are several)."""
     if isinstance(preview, str) and preview == "auto":
+        if isinstance(photos, str) and photos == "offline":
+            return files, photo_sources.heldout_photo(photo_sources.heldout_names()[0])
         if len(files) < 2:
             return files, None
         return files[:-1], photo_sources.load_photo(files[-1], 256)
@@ -145,7 +148,7 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
           crop_size: int | None = None, batch_size: int | None = None,
           learning_rate: float | None = None, style_size: int | None = None,
           base_filters: int | None = None, num_residual_blocks: int | None = None,
-          augment_colors: bool | None = None, preview: Any = "auto", preview_every: int = 50,
+          start_from_photo: bool = False, augment_colors: bool | None = None, preview: Any = "auto", preview_every: int = 50,
           checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int = 100,
           resume: bool = True, callbacks=None, progress: bool = True,
           stop_event: threading.Event | None = None, seed: int = 0,
@@ -157,9 +160,8 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
             or a sample name (resized so its longer side is `style_size`).
         photos: `"offline"` (works anywhere), a dataset name in `PHOTO_DATASETS`
             (downloaded on first use), a folder, or a list of files.
-        model, base_filters, num_residual_blocks: A transformer to train
-            further, or the width and depth of a new one (`build_transformer`;
-            the one described in `checkpoint_dir` when resuming).
+        model, base_filters, num_residual_blocks, start_from_photo: A network to train
+            further, or a new one's (`build_transformer`; `checkpoint_dir`'s on resuming).
         weights, backbone, content_layers, style_layers, content_weight,
             style_weight, tv_weight, pooling, precision: The perceptual loss, as in
             `nst.stylize` (`LossSettings`; weights default to
@@ -168,8 +170,9 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
             preview_every, checkpoint_every: How training runs: see
             `TrainingSettings` (None: `default_settings()` for the device).
         augment_colors: Colour jitter on the crops (default: only offline).
-        preview: `"auto"` holds out the last photo and stylizes it every
-            `preview_every` steps; or an image or path; or None.
+        preview: `"auto"` stylizes a photo training never sees every
+            `preview_every` steps (for `"offline"`, the first held-out photo;
+            otherwise the last file, held out); or an image or path; or None.
         checkpoint_dir, resume: A folder for checkpoints (or None); resume from it.
         callbacks, progress, stop_event, verbose: As for `nst.stylize` (`run.image()`
             is the preview stylized; a Stop or Ctrl-C saves a checkpoint).
@@ -180,8 +183,7 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
         A `TrainingResult` with `.model` and `.history`. Raises ValueError for
         bad options (the message says which and how to fix it).
     """
-    started = time.perf_counter()
-    defaults = default_settings()
+    started, defaults = time.perf_counter(), default_settings()
     options = TrainingSettings.with_defaults(
         defaults, num_steps=num_steps, max_seconds=max_seconds, crop_size=crop_size,
         batch_size=batch_size, learning_rate=learning_rate, style_size=style_size,
@@ -189,7 +191,8 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
     loss_settings = LossSettings(content_layers, style_layers, content_weight, style_weight,
                                  tv_weight, pooling, precision=precision)
     network = {"base_filters": base_filters or defaults["base_filters"],
-               "num_residual_blocks": num_residual_blocks or defaults["num_residual_blocks"]}
+               "num_residual_blocks": num_residual_blocks or defaults["num_residual_blocks"],
+               **({"start_from_photo": True} if start_from_photo else {})}
     return _train(style, photos, options, loss_settings, network, started, model=model,
                   weights=weights, backbone=backbone, augment_colors=augment_colors,
                   preview=preview, checkpoint_dir=checkpoint_dir, resume=resume,
@@ -201,7 +204,8 @@ def _train(style, photos, options: TrainingSettings, loss_settings: LossSettings
            started: float, *, model, weights, backbone, augment_colors, preview, checkpoint_dir,
            resume, callbacks, progress, stop_event, seed, strategy, verbose) -> TrainingResult:
     """`train` with its options checked: the data, the loss, the network, then the loop."""
-    files, preview_photo = _split_preview(photo_files(photos, progress=progress), preview)
+    files, preview_photo = _split_preview(photo_files(photos, progress=progress), preview,
+                                         photos)
     if augment_colors is None:
         augment_colors = isinstance(photos, str) and photos == "offline"
     backbone_weights = resolve_weights(backbone, weights, loss_settings.layers, seed, verbose)
@@ -229,16 +233,21 @@ def _train(style, photos, options: TrainingSettings, loss_settings: LossSettings
 def _run_training(state: TrainingState, train_step, batches, options: TrainingSettings,
                   settings: dict, preview_photo: np.ndarray | None, device: str,
                   started: float, *, callbacks, progress: bool,
-                  stop_event: threading.Event | None, verbose: bool) -> TrainingResult:
-    """The training loop inside the shared run protocol; a checkpoint every so often."""
-    preview_image = (lambda: apply_network(state.model, preview_photo)) \
-        if preview_photo is not None else (lambda: None)
+                  stop_event: threading.Event | None, verbose: bool,
+                  make_preview=None, description: str = "train-fast") -> TrainingResult:
+    """The training loop inside the shared run protocol; a checkpoint every so often.
+
+    `make_preview` (no arguments, returns a picture) replaces applying the network to
+    `preview_photo`, for models that need more than the photo (AdaIN's decoder).
+    """
+    preview_image = make_preview or ((lambda: apply_network(state.model, preview_photo))
+                                     if preview_photo is not None else (lambda: None))
     run = Run(num_steps=options.num_steps or 0, device=device, settings=settings,
               get_image=preview_image, get_best_image=preview_image,
               stop_event=stop_event or threading.Event(), step=settings["start_step"])
     previews = Previews(options.preview_every) if preview_photo is not None else None
     callback_list = (as_callbacks(callbacks) + ([previews] if previews else []) + (
-        [ProgressBar(description="train-fast", terms=("total", "style"))] if progress else []))
+        [ProgressBar(description=description, terms=("total", "style"))] if progress else []))
     with RunProtocol(run, callback_list, verbose=verbose,
                      quiet_statuses=("completed", "time budget"),
                      cleanup=lambda: state.save(run, final=True)) as protocol:

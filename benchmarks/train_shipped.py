@@ -1,0 +1,108 @@
+"""Trains the feed-forward networks that nst_teach ships, one per built-in style.
+
+Each network is trained with the ``train-fast`` command (the shared run loop:
+progress, checkpoints, Stop, time budget) on the offline photos (the training
+split of `nst_teach.photo_library` plus generated scenes; the held-out photos
+are never seen), then saved to ``nst_teach/data/networks/<style>.keras``. The
+command and its output go to ``docs/training/<style>.log``.
+
+A painting that cannot be downloaded here is trained from its offline stand-in
+only if you pass ``--allow-fallback``: by default such a style is skipped, so
+that a network is never shipped under the name of a painting it never saw.
+
+``adain_decoder`` as a style trains AdaIN's decoder instead (``train-adain``, saved
+with its ``.json`` beside it).
+
+Usage:
+    python benchmarks/train_shipped.py [STYLE ...] [--minutes 8] [--weights hed]
+    python benchmarks/train_shipped.py adain_decoder --minutes 30 --precision bfloat16 \
+        --learning-rate 2e-4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NETWORKS = ROOT / "nst_teach" / "data" / "networks"
+LOGS = ROOT / "docs" / "training"
+
+
+def _painting_available(style: str) -> bool:
+    from nst_teach import samples
+
+    info = samples.sample_info(style)
+    return info.url is None or samples.is_available_offline(style)
+
+
+def train_one(style: str, minutes: float, weights: str, extra: list[str]) -> int:
+    """Runs train-fast for one style, logging the command and its output."""
+    output = NETWORKS / f"{style}.keras"
+    adain = style == "adain_decoder"
+    command = [sys.executable, "-m", "nst_teach", *(["train-adain"] if adain else ["train-fast", style]), "-o", str(output),
+               "--minutes", f"{minutes:g}", "--weights", weights, "--quiet",
+               "--checkpoint-dir", str(pathlib.Path(os.environ.get("TMPDIR", "/tmp"))
+                                       / f"nst_teach_train_{style}"), *extra]
+    shown = " ".join(shlex.quote(part) for part in command[1:]).replace(str(ROOT) + "/", "")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    result = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT)
+    log = (f"$ python {shown}\n# started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}"
+           f", {time.time() - started:.0f} s, exit code {result.returncode}\n"
+           + result.stdout + result.stderr)
+    (LOGS / f"{style}.log").write_text(log)
+    print(log, flush=True)
+    if result.returncode == 0 and not adain:
+        write_info(style)
+    return result.returncode
+
+
+def write_info(style: str) -> dict:
+    """Writes ``<style>.json`` beside the network: command, steps, time, from its log."""
+    lines = (LOGS / f"{style}.log").read_text().splitlines()
+    summary = next(line for line in reversed(lines) if " steps, last batch loss " in line)
+    steps, rest = summary.split(" steps, ", 1)
+    seconds = float(rest.split(" s on ")[0].rsplit(", ", 1)[1])
+    info = {"style": style, "command": lines[0][2:], "trained": lines[1].split(", ")[0][10:],
+            "steps": int(steps), "seconds": round(seconds), "summary": summary,
+            "photos": "offline (training split of nst_teach.photo_library + generated scenes)",
+            "log": f"docs/training/{style}.log"}
+    (NETWORKS / f"{style}.json").write_text(json.dumps(info, indent=1) + "\n")
+    return info
+
+
+def main() -> int:
+    from nst_teach import samples
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("styles", nargs="*", default=samples.sample_names("style"))
+    parser.add_argument("--minutes", type=float, default=8.0)
+    parser.add_argument("--weights", default="hed")
+    parser.add_argument("--allow-fallback", action="store_true")
+    parser.add_argument("--info-only", action="store_true",
+                        help="only write each network's .json from its log")
+    args, extra = parser.parse_known_args()
+    if args.info_only:
+        for style in args.styles:
+            if (LOGS / f"{style}.log").is_file():
+                print(write_info(style))
+        return 0
+    failures = 0
+    for style in args.styles:
+        if style != "adain_decoder" and not args.allow_fallback and not _painting_available(style):
+            print(f"skipped {style}: the painting is not available here (no download)",
+                  flush=True)
+            continue
+        failures += train_one(style, args.minutes, args.weights, extra) != 0
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
