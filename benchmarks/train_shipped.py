@@ -3,7 +3,10 @@
 Each network is trained with the ``train-fast`` command (the shared run loop:
 progress, checkpoints, Stop, time budget) on the offline photos (the training
 split of `nst_teach.photo_library` plus generated scenes; the held-out photos
-are never seen), then saved to ``nst_teach/data/networks/<style>.keras``. The
+are never seen) and saved as ``nst_teach/data/networks/<style>.keras``, which is
+then converted to what ships: ``<style>.weights.h5`` (weights only, readable by
+any Keras 3, where a ``.keras`` file saved by a newer Keras may not load in
+Colab's older one) and ``<style>.json`` (the architecture, command, steps). The
 command and its output go to ``docs/training/<style>.log``.
 
 A painting that cannot be downloaded here is trained from its offline stand-in
@@ -17,6 +20,7 @@ Usage:
     python benchmarks/train_shipped.py [STYLE ...] [--minutes 8] [--weights hed]
     python benchmarks/train_shipped.py adain_decoder --minutes 30 --precision bfloat16 \
         --learning-rate 2e-4
+    python benchmarks/train_shipped.py --convert-only STYLE ...   # .keras -> .weights.h5
 """
 
 from __future__ import annotations
@@ -59,9 +63,47 @@ def train_one(style: str, minutes: float, weights: str, extra: list[str]) -> int
            + result.stdout + result.stderr)
     (LOGS / f"{style}.log").write_text(log)
     print(log, flush=True)
-    if result.returncode == 0 and not adain:
-        write_info(style)
+    if result.returncode == 0:
+        if not adain:
+            write_info(style)
+        convert(style)
     return result.returncode
+
+
+def convert(style: str) -> pathlib.Path:
+    """Replaces ``<style>.keras`` by ``<style>.weights.h5``, the architecture going to the json.
+
+    Checks that the rebuilt network gives the same pictures as the saved one.
+    """
+    import keras
+    import numpy as np
+
+    from nst_teach import transformer
+    from nst_teach.adain import decoder as adain_decoder
+
+    source = NETWORKS / f"{style}.keras"
+    model = keras.saving.load_model(source, compile=False)
+    info_path = NETWORKS / f"{style}.json"
+    info = json.loads(info_path.read_text())
+    if style == "adain_decoder":
+        rebuilt = adain_decoder.build_decoder(info["width"])
+        probe = np.random.default_rng(0).random((1, 8, 8, 256), dtype=np.float32)
+    else:
+        info["architecture"] = transformer.architecture(model)
+        rebuilt = transformer.build_transformer(**info["architecture"])
+        probe = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
+    target = NETWORKS / f"{style}.weights.h5"
+    model.save_weights(target)
+    rebuilt.load_weights(target)
+    difference = float(np.max(np.abs(np.asarray(model(probe)) - np.asarray(rebuilt(probe)))))
+    if difference > 1e-5:
+        target.unlink()
+        raise RuntimeError(f"{style}: the rebuilt network differs from the saved one "
+                           f"by {difference:.2e}; nothing converted.")
+    info_path.write_text(json.dumps(info, indent=1) + "\n")
+    source.unlink()
+    print(f"{style}: {target.name} ({target.stat().st_size / 1e6:.1f} MB), same output", flush=True)
+    return target
 
 
 def write_info(style: str) -> dict:
@@ -74,6 +116,9 @@ def write_info(style: str) -> dict:
             "steps": int(steps), "seconds": round(seconds), "summary": summary,
             "photos": "offline (training split of nst_teach.photo_library + generated scenes)",
             "log": f"docs/training/{style}.log"}
+    path = NETWORKS / f"{style}.json"
+    if path.is_file() and "architecture" in json.loads(path.read_text()):
+        info["architecture"] = json.loads(path.read_text())["architecture"]
     (NETWORKS / f"{style}.json").write_text(json.dumps(info, indent=1) + "\n")
     return info
 
@@ -88,7 +133,13 @@ def main() -> int:
     parser.add_argument("--allow-fallback", action="store_true")
     parser.add_argument("--info-only", action="store_true",
                         help="only write each network's .json from its log")
+    parser.add_argument("--convert-only", action="store_true",
+                        help="only convert each <style>.keras to <style>.weights.h5")
     args, extra = parser.parse_known_args()
+    if args.convert_only:
+        for style in args.styles:
+            convert(style)
+        return 0
     if args.info_only:
         for style in args.styles:
             if (LOGS / f"{style}.log").is_file():

@@ -148,8 +148,10 @@ def test_shipped_decoder_stylizes_an_unseen_photo_with_an_unseen_style(shipped_m
     painting = nst.resize_image(style, photo.shape[1:3])  # ...and more of the photo stayed
     painting_content = nst.compute_losses(painting, photo, style, **options)["content"]
     assert stylized["content"] < painting_content  # than in the painting itself
-    metadata = json.loads(nst.adain.SHIPPED_DECODER.with_suffix(".json").read_text())
+    metadata = nst.adain.decoder_metadata(nst.adain.SHIPPED_DECODER)
     assert metadata["weights"] == "hed" and metadata["layer"] == adain.ENCODER_LAYER
+    assert nst.adain.SHIPPED_DECODER.name.endswith(".weights.h5")  # loads in older Keras too
+    assert decoder_module.decoder_width(shipped_model.decoder) == metadata["width"]
 
 
 # ----------------------------------------------------------------------------

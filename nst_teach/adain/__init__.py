@@ -19,7 +19,13 @@ Modules: `decoder` (`build_decoder`), `model` (`AdaINModel`, `load_model`,
 """
 
 from nst_teach.adain.decoder import build_decoder
-from nst_teach.adain.model import SHIPPED_DECODER, AdaINModel, load_model, stylize
+from nst_teach.adain.model import (
+    SHIPPED_DECODER,
+    AdaINModel,
+    decoder_metadata,
+    load_model,
+    stylize,
+)
 from nst_teach.adain.styles import heldout_style, heldout_style_names, offline_styles
 from nst_teach.adain.training import ADAIN_DEFAULTS, save_decoder, train_decoder
 from nst_teach.core.adain import (
@@ -38,6 +44,7 @@ __all__ = [
     "adaptive_instance_normalization",
     "build_decoder",
     "channel_mean_std",
+    "decoder_metadata",
     "heldout_style",
     "heldout_style_names",
     "load_model",

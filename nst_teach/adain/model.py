@@ -8,6 +8,10 @@ Several styles interpolate: `t = sum_k w_k AdaIN(x, y_k)` with weights summing t
 one, before the trade-off (the paper's section 7.3). The decoder inverts one
 encoder, so it is always used with the weights it was trained with (the shipped
 one: `hed`, which nst_teach always has; see `decoder_metadata`).
+
+The shipped decoder is ``adain_decoder.weights.h5`` (weights only, readable by any
+Keras 3) with ``adain_decoder.json`` beside it (its width and encoder); a decoder
+you train is a whole-model ``.keras`` file (`save_decoder`).
 """
 
 from __future__ import annotations
@@ -22,20 +26,26 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_teach.adain.decoder import DOWNSAMPLING
+from nst_teach.adain.decoder import DEFAULT_WIDTH, DOWNSAMPLING, build_decoder
 from nst_teach.backbone_weights import load_weights
 from nst_teach.core.adain import ENCODER_LAYER, adaptive_instance_normalization
 from nst_teach.core.images import check_image
 from nst_teach.features import FeatureExtractor
 
 SHIPPED_DECODER = pathlib.Path(__file__).resolve().parent.parent / "data" / "networks" \
-    / "adain_decoder.keras"
+    / "adain_decoder.weights.h5"
+WEIGHTS_SUFFIX = ".weights.h5"
 MIN_STYLE_SIDE = 16
 
 
+def _sidecar(path: pathlib.Path) -> pathlib.Path:
+    """``decoder.keras`` or ``decoder.weights.h5`` -> ``decoder.json``."""
+    return path.with_name(path.name.removesuffix(WEIGHTS_SUFFIX)).with_suffix(".json")
+
+
 def decoder_metadata(path: str | os.PathLike) -> dict:
-    """The JSON written beside a decoder: encoder weights, layer, training settings."""
-    sidecar = pathlib.Path(path).with_suffix(".json")
+    """The JSON written beside a decoder: encoder weights, layer, width, training settings."""
+    sidecar = _sidecar(pathlib.Path(path))
     if not sidecar.is_file():
         return {"backbone": "vgg16", "weights": "hed", "layer": ENCODER_LAYER}
     return json.loads(sidecar.read_text())
@@ -73,7 +83,8 @@ def load_model(path: str | os.PathLike | None = None, precision: str = "auto",
     """Loads a decoder (the shipped one by default) with the encoder it was trained on.
 
     Args:
-        path: A `.keras` decoder from `save_decoder`; None for the shipped decoder.
+        path: A `.keras` decoder from `save_decoder`, or a ``.weights.h5`` file with
+            its ``.json`` (giving ``width``) beside it; None for the shipped decoder.
         precision: The encoder's convolutions: ``"auto"``, ``"float32"`` or ``"bfloat16"``.
         backbone_weights: Encoder weights to use instead of those the decoder names.
 
@@ -89,7 +100,11 @@ def load_model(path: str | os.PathLike | None = None, precision: str = "auto",
         backbone_weights = load_weights(metadata.get("backbone", "vgg16"),
                                         metadata.get("weights", "hed"), up_to=ENCODER_LAYER,
                                         verbose=False)
-    decoder = keras.saving.load_model(path, compile=False)
+    if path.name.endswith(WEIGHTS_SUFFIX):
+        decoder = build_decoder(metadata.get("width", DEFAULT_WIDTH))
+        decoder.load_weights(path)
+    else:
+        decoder = keras.saving.load_model(path, compile=False)
     return AdaINModel(decoder, FeatureExtractor(backbone_weights, [ENCODER_LAYER],
                                                 precision=precision))
 
