@@ -56,12 +56,16 @@ def train_one(style: str, minutes: float, weights: str, extra: list[str]) -> int
                                        / f"nst_teach_train_{style}"), *extra]
     shown = " ".join(shlex.quote(part) for part in command[1:]).replace(str(ROOT) + "/", "")
     LOGS.mkdir(parents=True, exist_ok=True)
+    resumed = (pathlib.Path(command[command.index("--checkpoint-dir") + 1]) / "checkpoint").is_file()
     started = time.time()
     result = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT)
     log = (f"$ python {shown}\n# started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}"
            f", {time.time() - started:.0f} s, exit code {result.returncode}\n"
            + result.stdout + result.stderr)
-    (LOGS / f"{style}.log").write_text(log)
+    log_path = LOGS / f"{style}.log"
+    if resumed and log_path.is_file():  # a run resumed from its checkpoints adds to its log
+        log = log_path.read_text() + "\n" + log
+    log_path.write_text(log)
     print(log, flush=True)
     if result.returncode == 0:
         if not adain:
@@ -107,13 +111,20 @@ def convert(style: str) -> pathlib.Path:
 
 
 def write_info(style: str) -> dict:
-    """Writes ``<style>.json`` beside the network: command, steps, time, from its log."""
+    """Writes ``<style>.json`` beside the network: command, steps, time, from its log.
+
+    A log of several runs (each resumed from the last one's checkpoints) gives the last
+    run's command and step count and the seconds of all runs.
+    """
     lines = (LOGS / f"{style}.log").read_text().splitlines()
-    summary = next(line for line in reversed(lines) if " steps, last batch loss " in line)
-    steps, rest = summary.split(" steps, ", 1)
-    seconds = float(rest.split(" s on ")[0].rsplit(", ", 1)[1])
-    info = {"style": style, "command": lines[0][2:], "trained": lines[1].split(", ")[0][10:],
-            "steps": int(steps), "seconds": round(seconds), "summary": summary,
+    summaries = [line for line in lines if " steps, last batch loss " in line]
+    steps = summaries[-1].split(" steps, ", 1)[0]
+    seconds = sum(float(line.split(" s on ")[0].rsplit(", ", 1)[1]) for line in summaries)
+    commands = [line for line in lines if line.startswith("$ python ")]
+    started = [line for line in lines if line.startswith("# started ")]
+    info = {"style": style, "command": commands[-1][2:], "trained": started[-1].split(", ")[0][10:],
+            "runs": len(summaries), "steps": int(steps), "seconds": round(seconds),
+            "summary": summaries[-1],
             "photos": "offline (training split of nst_teach.photo_library + generated scenes)",
             "log": f"docs/training/{style}.log"}
     path = NETWORKS / f"{style}.json"

@@ -37,9 +37,10 @@ from nst_teach.core.adain import (
     adain_style_loss,
     adaptive_instance_normalization,
 )
+from nst_teach.fast.checkpoints import TrainingState, checkpointed_state
 from nst_teach.fast.defaults import TrainingSettings
 from nst_teach.fast.files import save
-from nst_teach.fast.training import TrainingResult, TrainingState, _run_training
+from nst_teach.fast.training import TrainingResult, _run_training
 from nst_teach.features import FeatureExtractor
 from nst_teach.optimize import device_name
 
@@ -130,19 +131,8 @@ def _decoder_state(decoder: keras.Model | None, width: float, checkpoint_dir, re
             width = json.loads(config_file.read_text())["width"]
         keras.utils.set_random_seed(seed)
         decoder = build_decoder(width)
-    optimizer = keras.optimizers.Adam(learning_rate)
-    optimizer.build(decoder.trainable_variables)
-    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    checkpoint = tf.train.Checkpoint(model=decoder, optimizer=optimizer, step=step)
-    manager = None
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        manager = tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=3)
-        if resume and manager.latest_checkpoint:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        config_file.write_text(json.dumps({"width": decoder_width(decoder)}))
-    return TrainingState(decoder, optimizer, step, checkpoint, manager,
-                         manager.latest_checkpoint if manager else None)
+    return checkpointed_state(decoder, learning_rate, folder, resume,
+                              config=("decoder.json", {"width": decoder_width(decoder)}))
 
 
 def _decoder_step(encoder: FeatureExtractor, state: TrainingState, content_weight: float,

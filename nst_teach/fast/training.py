@@ -8,8 +8,8 @@ import os
 import pathlib
 import threading
 import time
-import warnings
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -22,6 +22,7 @@ from nst_teach.core.losses import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
 )
+from nst_teach.fast.checkpoints import TrainingState, checkpointed_state
 from nst_teach.fast.defaults import TrainingSettings, default_settings
 from nst_teach.fast.files import apply_network
 from nst_teach.fast.loss import PerceptualLoss, _perceptual_loss
@@ -270,66 +271,22 @@ def _run_training(state: TrainingState, train_step, batches, options: TrainingSe
                           device=run.device, settings=settings, checkpoint=state.saved_path)
 
 
-@dataclasses.dataclass
-class TrainingState:
-    """The network, its optimizer, the step counter and where checkpoints go."""
-
-    model: keras.Model
-    optimizer: keras.optimizers.Optimizer
-    step: tf.Variable
-    checkpoint: tf.train.Checkpoint
-    manager: tf.train.CheckpointManager | None
-    saved_path: str | None = None
-    save_failed: bool = False
-
-    def save(self, run: Run, final: bool = False) -> None:
-        """Saves a checkpoint at this step (once); at the end, not after a non-finite loss.
-
-        A checkpoint that cannot be written (read-only folder, full disk) does not stop
-        training: one warning says so, and `saved_path` stays the last good one.
-        """
-        if self.manager is None or (final and run.status == "not finite"):
-            return
-        if self.saved_path is None or not self.saved_path.endswith(f"-{run.step}"):
-            try:
-                self.saved_path = self.manager.save(checkpoint_number=run.step)
-            except (OSError, tf.errors.OpError) as error:
-                if not self.save_failed:
-                    reason = " ".join(str(error).split())[:200]
-                    warnings.warn(f"nst_teach: could not save a checkpoint to "
-                                  f"{self.manager.directory} ({reason}); training goes on, the "
-                                  f"network is in memory, the last good checkpoint is "
-                                  f"{self.saved_path}.", RuntimeWarning, stacklevel=2)
-                self.save_failed = True
-
-
 def _training_state(model: keras.Model | None, strategy: tf.distribute.Strategy,
                     checkpoint_dir, resume: bool, learning_rate: float, seed: int,
                     architecture_options: dict) -> TrainingState:
     """Builds (or restores from `checkpoint_dir`) the network, optimizer and step counter."""
     folder = pathlib.Path(checkpoint_dir).expanduser() if checkpoint_dir is not None else None
     saved_architecture = _model_from_checkpoint_dir(folder) if folder and resume else None
-    with strategy.scope():
-        if model is None:
+    if model is None:
+        with strategy.scope():
             keras.utils.set_random_seed(seed)
             model = build_transformer(**(saved_architecture or architecture_options))
-        optimizer = keras.optimizers.Adam(learning_rate)
-        optimizer.build(model.trainable_variables)
-        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
-    manager = None
-    if folder is not None:
-        if saved_architecture is not None and saved_architecture != architecture(model):
-            raise ValueError(f"{folder} holds checkpoints of a network {saved_architecture}, but "
-                             f"the model is {architecture(model)}: use another checkpoint_dir or "
-                             "resume=False.")
-        folder.mkdir(parents=True, exist_ok=True)
-        manager = tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=3)
-        if resume and manager.latest_checkpoint:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        (folder / CONFIG_FILE).write_text(json.dumps(architecture(model)))
-    return TrainingState(model, optimizer, step, checkpoint, manager,
-                         manager.latest_checkpoint if manager else None)
+    if saved_architecture is not None and saved_architecture != architecture(model):
+        raise ValueError(f"{folder} holds checkpoints of a network {saved_architecture}, but "
+                         f"the model is {architecture(model)}: use another checkpoint_dir or "
+                         "resume=False.")
+    return checkpointed_state(model, learning_rate, folder, resume, strategy,
+                              (CONFIG_FILE, architecture(model)))
 
 
 def _train_step(loss: PerceptualLoss, state: TrainingState, strategy: tf.distribute.Strategy):
