@@ -17,7 +17,7 @@ that a network is never shipped under the name of a painting it never saw.
 with its ``.json`` beside it).
 
 Usage:
-    python benchmarks/train_shipped.py [STYLE ...] [--minutes 8] [--weights hed]
+    python benchmarks/train_shipped.py [STYLE ...] [--minutes 8 | --steps N] [--weights hed]
     python benchmarks/train_shipped.py adain_decoder --minutes 30 --precision bfloat16 \
         --learning-rate 2e-4
     python benchmarks/train_shipped.py --convert-only STYLE ...   # .keras -> .weights.h5
@@ -46,12 +46,17 @@ def _painting_available(style: str) -> bool:
     return info.url is None or samples.is_available_offline(style)
 
 
-def train_one(style: str, minutes: float, weights: str, extra: list[str]) -> int:
-    """Runs train-fast for one style, logging the command and its output."""
+def train_one(style: str, minutes: float | None, weights: str, extra: list[str]) -> int:
+    """Runs train-fast (or train-adain) for one style, logging the command and its output.
+
+    A run whose checkpoint folder already holds checkpoints resumes from them; with
+    ``--steps N`` (in `extra`) it trains until the network has N steps in all.
+    """
     output = NETWORKS / f"{style}.keras"
     adain = style == "adain_decoder"
     command = [sys.executable, "-m", "nst_teach", *(["train-adain"] if adain else ["train-fast", style]), "-o", str(output),
-               "--minutes", f"{minutes:g}", "--weights", weights, "--quiet",
+               *(["--minutes", f"{minutes:g}"] if minutes is not None else []),
+               "--weights", weights, "--quiet",
                "--checkpoint-dir", str(pathlib.Path(os.environ.get("TMPDIR", "/tmp"))
                                        / f"nst_teach_train_{style}"), *extra]
     shown = " ".join(shlex.quote(part) for part in command[1:]).replace(str(ROOT) + "/", "")
@@ -139,7 +144,8 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("styles", nargs="*", default=samples.sample_names("style"))
-    parser.add_argument("--minutes", type=float, default=8.0)
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="time budget per network (else --steps N, passed to train-fast)")
     parser.add_argument("--weights", default="hed")
     parser.add_argument("--allow-fallback", action="store_true")
     parser.add_argument("--info-only", action="store_true",

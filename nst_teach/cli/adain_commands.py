@@ -13,11 +13,12 @@ from nst_teach.cli.common import (
     INTERRUPTED_EXIT_CODE,
     HelpFormatter,
     UsageError,
+    _add_training_arguments,
+    _keras_output,
     _one_line_notices,
     _parse_weights,
     load_source,
     non_negative_float,
-    non_negative_int,
     positive_float,
     positive_int,
 )
@@ -34,10 +35,7 @@ def _add_adain_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     train.add_argument("-o", "--output", required=True, metavar="DECODER.keras")
     train.add_argument("--photos", default="offline", help="'offline', a folder, or a dataset")
     train.add_argument("--styles", default="offline", help="'offline' or a folder of styles")
-    length = train.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=positive_int,
-                        help=f"training steps (default: {defaults['num_steps']})")
-    length.add_argument("--minutes", type=positive_float, help="time budget in minutes")
+    _add_training_arguments(train, str(defaults["num_steps"]))
     train.add_argument("--size", type=positive_int, metavar="PX",
                        help=f"side of the square crops (default: {defaults['crop_size']})")
     train.add_argument("--batch-size", type=positive_int,
@@ -52,11 +50,7 @@ def _add_adain_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
                                 f"{defaults[term + '_weight']:g})")
     train.add_argument("--precision", default="float32", choices=("float32", "bfloat16", "auto"),
                        help="dtype of the encoder's convolutions")
-    train.add_argument("--checkpoint-dir", metavar="DIR",
-                       help="keep checkpoints here and resume from them")
     train.add_argument("--weights", default="hed", help="encoder weights: hed, imagenet, .h5")
-    train.add_argument("--seed", type=non_negative_int, default=0)
-    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
     train.set_defaults(handler=run_train_adain)
     apply = commands.add_parser(
         "apply-adain", parents=[common], help="stylize a photo with any style in one pass",
@@ -78,15 +72,13 @@ def _add_adain_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run_train_adain(args: argparse.Namespace) -> int:
     """Runs ``train-adain``: trains, saves the decoder and its .json, prints a summary."""
-    output = pathlib.Path(args.output).expanduser()
-    if output.suffix != ".keras":
-        raise UsageError(f"save the decoder as a .keras file, such as "
-                         f"{output.with_suffix('.keras').name}, not '{args.output}'")
+    output = _keras_output(args.output, "decoder")
     started = time.perf_counter()
     result = nst.adain.train_decoder(
         styles=args.styles, photos=args.photos, width=args.width,
         weights=_parse_weights(args.weights, "vgg16"), content_weight=args.content_weight,
-        style_weight=args.style_weight, reconstruction_weight=args.reconstruction_weight, precision=args.precision, num_steps=args.steps,
+        style_weight=args.style_weight, reconstruction_weight=args.reconstruction_weight,
+        precision=args.precision, num_steps=args.steps,
         max_seconds=None if args.minutes is None else 60 * args.minutes, crop_size=args.size,
         batch_size=args.batch_size, learning_rate=args.learning_rate,
         checkpoint_dir=args.checkpoint_dir, seed=args.seed, progress=not args.quiet,

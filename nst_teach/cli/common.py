@@ -9,7 +9,8 @@ import math
 import pathlib
 import sys
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -176,6 +177,29 @@ def _check_output_path(text: str) -> pathlib.Path:
     if path.is_dir():
         raise UsageError(f"'{text}' is a folder: give a file name, such as {path / 'out.png'}")
     return path
+
+
+def _keras_output(text: str, what: str) -> pathlib.Path:
+    """The ``-o`` of train-fast / train-adain: a ``.keras`` file name, else a UsageError."""
+    output = pathlib.Path(text).expanduser()
+    if output.suffix != ".keras":
+        raise UsageError(f"save the {what} as a .keras file, such as "
+                         f"{output.with_suffix('.keras').name}, not '{text}'")
+    return output
+
+
+def _add_training_arguments(parser: argparse.ArgumentParser, default_steps: str) -> None:
+    """Adds the options train-fast and train-adain share: how long, checkpoints, seed, quiet."""
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=positive_int,
+                        help=f"training steps (default: {default_steps})")
+    length.add_argument("--minutes", type=positive_float,
+                        help="time budget in minutes instead of a number of steps")
+    parser.add_argument("--checkpoint-dir", metavar="DIR",
+                        help="keep checkpoints here and resume from them")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of the network's initial weights")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
 
 
 def _parse_weights(text: str, backbone: str | None) -> str | None:

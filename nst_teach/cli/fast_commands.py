@@ -13,11 +13,12 @@ from nst_teach.cli.common import (
     INTERRUPTED_EXIT_CODE,
     HelpFormatter,
     UsageError,
+    _add_training_arguments,
+    _keras_output,
     _one_line_notices,
     _parse_weights,
     load_source,
     non_negative_float,
-    non_negative_int,
     positive_float,
     positive_int,
 )
@@ -44,11 +45,7 @@ def _add_fast_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     train.add_argument("--photos", default="offline", metavar="PHOTOS",
                        help="training photos: 'offline' (generated + sample photo), a folder, "
                             f"or a dataset downloaded on first use ({', '.join(PHOTO_DATASETS)})")
-    length = train.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=positive_int,
-                        help=f"training steps (default: {both('num_steps')})")
-    length.add_argument("--minutes", type=positive_float,
-                        help="time budget in minutes instead of a number of steps")
+    _add_training_arguments(train, both("num_steps"))
     train.add_argument("--size", type=positive_int, metavar="PX",
                        help=f"side of the square training crops (default: {both('crop_size')})")
     train.add_argument("--batch-size", type=positive_int,
@@ -70,12 +67,8 @@ def _add_fast_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     train.add_argument("--precision", default="float32", choices=("float32", "bfloat16", "auto"),
                        help="dtype of VGG's convolutions in the loss (bfloat16 is faster on "
                             "CPUs that have it; Gram matrices stay float32)")
-    train.add_argument("--checkpoint-dir", metavar="DIR",
-                       help="keep checkpoints here and resume from them")
     train.add_argument("--weights", default="auto", metavar="WEIGHTS",
                        help="auto, imagenet, hed (offline VGG16), random, or an .h5 file")
-    train.add_argument("--seed", type=non_negative_int, default=0, help="seed of the network")
-    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
     train.set_defaults(handler=run_train_fast)
     _add_apply_fast_parser(commands, common)
 
@@ -101,10 +94,7 @@ def _add_apply_fast_parser(commands: Any, common: argparse.ArgumentParser) -> No
 
 def run_train_fast(args: argparse.Namespace) -> int:
     """Runs ``train-fast``: trains, saves the .keras file, prints a summary."""
-    output = pathlib.Path(args.output).expanduser()
-    if output.suffix != ".keras":
-        raise UsageError(f"save the network as a .keras file, such as "
-                         f"{output.with_suffix('.keras').name}, not '{args.output}'")
+    output = _keras_output(args.output, "network")
     weights = _parse_weights(args.weights, None)
     with _one_line_notices(quiet=args.quiet):
         style = load_source(args.style, args.style_size or nst.fast.default_settings()["style_size"])
