@@ -13,7 +13,8 @@ real painting outside the training set (Turner's Shipwreck). Target: style withi
 Times: one pass at 256x256 (median of 20 after a warm-up), float32; AdaIN also in the
 default precision ("auto": bfloat16 on CPUs that have it).
 
-`nst.stylize` results are cached in /tmp/bench_pretrained (delete it to recompute).
+`nst.stylize` results are cached in nst_teach's cache folder (`nst.cache_dir()`), in
+`bench_pretrained-<nst_teach version>` (delete it to recompute).
 Run alone on the machine:  flock /tmp/tf.lock python benchmarks/bench_pretrained.py
 """
 
@@ -30,7 +31,6 @@ import nst_teach as nst
 from nst_teach import photos
 
 SHARED = pathlib.Path("/work/shared/images")
-CACHE = pathlib.Path("/tmp/bench_pretrained")
 SIZE = 256
 
 
@@ -45,8 +45,7 @@ def style_image(name: str) -> tuple[np.ndarray, str]:
 
 def reference(photo_name: str, photo: np.ndarray, style_name: str, style: np.ndarray):
     """`nst.stylize`'s default result for the pair (cached on disk) and its loss terms."""
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"{photo_name}__{style_name}.npy"
+    path = nst.cache_dir(f"bench_pretrained-{nst.__version__}") / f"{photo_name}__{style_name}.npy"
     if path.is_file():
         image = np.load(path)
     else:
