@@ -126,6 +126,11 @@ def test_training_divergence_on_histories():
     message = training.training_divergence(history(rising))
     assert "did not go down in 30 steps" in message and "lower the learning rate" in message
     assert training.training_divergence(history(rising[:19])) is None  # too few to judge
+    level = 2.0 * (1 + 0.2 * np.sin(np.arange(30)))  # a trained network's plateau
+    assert training.training_divergence(history(level)) is not None  # level: not learning
+    assert training.training_divergence(history(level), resumed=True) is None  # ...or learnt
+    assert training.training_divergence(history(level[::-1]), resumed=True) is None
+    assert "did not go down" in training.training_divergence(history(rising), resumed=True)
 
 
 def test_a_training_whose_loss_rises_says_so(photo_folder, random_weights, tiny_image,  # noqa: F811

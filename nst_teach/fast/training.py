@@ -37,6 +37,7 @@ from nst_teach.transformer import (
 )
 
 CONFIG_FILE = "transformer.json"
+RESUMED_RISE = 1.5  # a resumed run diverged if its loss rose by this factor
 
 
 @dataclasses.dataclass
@@ -318,7 +319,9 @@ def _should_continue(protocol: RunProtocol, num_steps: int | None,
     run = protocol.run
     steps_done = num_steps is not None and run.step >= num_steps
     time_done = max_seconds is not None and run.elapsed >= max_seconds
-    if (steps_done or time_done) and (diverged := training_divergence(run.history)):
+    resumed = run.settings.get("start_step", 0) > 0
+    if (steps_done or time_done) and (diverged := training_divergence(run.history,
+                                                                      resumed=resumed)):
         protocol.finish("diverged", diverged)
     elif steps_done:
         protocol.finish("completed", f"Completed {run.step} steps.")
@@ -330,17 +333,20 @@ def _should_continue(protocol: RunProtocol, num_steps: int | None,
     return run.status == "running"
 
 
-def training_divergence(history: list[dict], window: int = 5) -> str | None:
+def training_divergence(history: list[dict], window: int = 5,
+                        resumed: bool = False) -> str | None:
     """Says the training loss did not go down, and what to do; None if it did (or too few steps).
 
     Each step's loss is on another batch of photos, so single steps are noisy: the median of
-    the last `window` steps is compared with that of the first `window`.
+    the last `window` steps is compared with that of the first `window`. A run `resumed` from
+    a checkpoint starts from a network that has learnt already: its loss may stay level (a
+    plateau is not a failure), so it is flagged only if it rose by more than half.
     """
     totals = [record["total"] for record in history]
     if len(totals) < 4 * window:
         return None
     first, last = float(np.median(totals[:window])), float(np.median(totals[-window:]))
-    if last < first:
+    if last < (RESUMED_RISE * first if resumed else first):
         return None
     return (f"The training loss did not go down in {len(totals)} steps (median {first:.4g} at "
             f"the start, {last:.4g} at the end): lower the learning rate (learning_rate=...) or "
