@@ -10,6 +10,7 @@ import tensorflow as tf
 import nst_teach as nst
 from nst_teach import cli, photos, statistics
 from nst_teach.adain import decoder as decoder_module
+from nst_teach.adain import model as adain_model
 from nst_teach.core import adain
 
 
@@ -135,6 +136,24 @@ def test_alpha_and_style_weights_mean_what_they_say(shipped_model, tiny_image):
     halfway = nst.adain.stylize(content, style_a, alpha=0.5, model=model)
     full = nst.adain.stylize(content, style_a, model=model)
     assert not np.allclose(halfway, full, atol=1e-3)
+
+
+def test_remembered_encodings_are_the_encodings_of_the_exact_pixels(shipped_model, tiny_image):
+    model = shipped_model
+    model.encodings.clear()
+    style, photos_in_turn = tiny_image(32, 32, 2), [tiny_image(32, 32, seed) for seed in range(5, 11)]
+    remembered = model.encode_cached(style)
+    np.testing.assert_allclose(remembered, model.encode(style), atol=1e-6)
+    for photo in photos_in_turn:  # one style for more photos than are remembered:
+        assert model.encode_cached(style) is remembered  # the style is encoded once
+        np.testing.assert_allclose(model.encode_cached(photo), model.encode(photo), atol=1e-6)
+    assert len(model.encodings) == adain_model.CACHED_ENCODINGS
+    photo = photos_in_turn[-1]
+    before = model.encode_cached(photo)
+    photo[0, 5, 5] = 1.0 - photo[0, 5, 5]  # one pixel changed in place: encoded again
+    np.testing.assert_allclose(model.encode_cached(photo), model.encode(photo), atol=1e-6)
+    assert not np.allclose(model.encode_cached(photo), before)
+    assert len(model.encodings) == adain_model.CACHED_ENCODINGS  # the oldest made room
 
 
 def test_shipped_decoder_stylizes_an_unseen_photo_with_an_unseen_style(shipped_model, hed_weights):

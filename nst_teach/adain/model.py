@@ -17,6 +17,7 @@ you train is a whole-model ``.keras`` file (`save_decoder`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import pathlib
@@ -36,6 +37,7 @@ SHIPPED_DECODER = pathlib.Path(__file__).resolve().parent.parent / "data" / "net
     / "adain_decoder.weights.h5"
 WEIGHTS_SUFFIX = ".weights.h5"
 MIN_STYLE_SIDE = 16
+CACHED_ENCODINGS = 4  # images whose activations an AdaINModel remembers (4 MB each at 256 px)
 
 
 def _sidecar(path: pathlib.Path) -> pathlib.Path:
@@ -62,6 +64,7 @@ class AdaINModel:
 
     decoder: keras.Model
     encoder: FeatureExtractor
+    encodings: dict = dataclasses.field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
         self._encode = tf.function(lambda image: self.encoder(image)[ENCODER_LAYER],
@@ -72,6 +75,23 @@ class AdaINModel:
     def encode(self, image: np.ndarray | tf.Tensor) -> tf.Tensor:
         """float32 `(1, H, W, 3)` in [0, 1] -> `block3_conv1` activations `(1, H/4, W/4, 256)`."""
         return self._encode(tf.constant(image, tf.float32))
+
+    def encode_cached(self, image: np.ndarray) -> tf.Tensor:
+        """`encode`, remembering the last `CACHED_ENCODINGS` images (keyed by their pixels).
+
+        A style used for many photos, or a photo stylized again as alpha changes, is
+        encoded once. The key is a hash of the exact pixels, so a changed image is
+        encoded again.
+        """
+        image = np.ascontiguousarray(image, np.float32)
+        key = (image.shape, hashlib.blake2b(image.tobytes(), digest_size=16).digest())
+        features = self.encodings.pop(key, None)
+        if features is None:
+            features = self.encode(image)
+            if len(self.encodings) >= CACHED_ENCODINGS:
+                self.encodings.pop(next(iter(self.encodings)))  # the least recently used
+        self.encodings[key] = features  # now the most recently used
+        return features
 
     def decode(self, features: tf.Tensor) -> tf.Tensor:
         """Activations `(1, h, w, 256)` -> a picture `(1, 4h, 4w, 3)`, clipped to [0, 1]."""
@@ -160,8 +180,9 @@ def stylize(content: np.ndarray, style: np.ndarray | Sequence[np.ndarray], alpha
         raise ValueError(f"alpha must be a number in [0, 1] (1 = full style), got {alpha!r}.")
     weights = _style_weights(styles, style_weights)
     model = load_model() if model is None else model
-    content_features = model.encode(_pad_to_multiple(content))
-    target = tf.add_n([weight * adaptive_instance_normalization(content_features, model.encode(image))
+    content_features = model.encode_cached(_pad_to_multiple(content))
+    target = tf.add_n([weight * adaptive_instance_normalization(content_features,
+                                                                model.encode_cached(image))
                        for weight, image in zip(weights, styles)])
     target = alpha * target + (1.0 - alpha) * content_features
     picture = model.decode(target)[:, : content.shape[1], : content.shape[2]]
