@@ -14,7 +14,7 @@ only if you pass ``--allow-fallback``: by default such a style is skipped, so
 that a network is never shipped under the name of a painting it never saw.
 
 ``adain_decoder`` as a style trains AdaIN's decoder instead (``train-adain``, saved
-with its ``.json`` beside it).
+in ``nst_teach/data/adain/`` with its ``.json`` beside it).
 
 Usage:
     python benchmarks/train_shipped.py [STYLE ...] [--minutes 8 | --steps N] [--weights hed]
@@ -36,7 +36,13 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NETWORKS = ROOT / "nst_teach" / "data" / "networks"
+ADAIN = ROOT / "nst_teach" / "data" / "adain"
 LOGS = ROOT / "docs" / "training"
+
+
+def folder(style: str) -> pathlib.Path:
+    """Where a style's network ships: ``data/networks``, or ``data/adain`` for the decoder."""
+    return ADAIN if style == "adain_decoder" else NETWORKS
 
 
 def _painting_available(style: str) -> bool:
@@ -46,13 +52,19 @@ def _painting_available(style: str) -> bool:
     return info.url is None or samples.is_available_offline(style)
 
 
+def without_startup_noise(text: str) -> str:
+    """The text without TensorFlow's start-up lines (oneDNN, CUDA), which say nothing of training."""
+    noise = ("WARNING: All log messages before absl::InitializeLog()", "I0000 00:00:")
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith(noise))
+
+
 def train_one(style: str, minutes: float | None, weights: str, extra: list[str]) -> int:
     """Runs train-fast (or train-adain) for one style, logging the command and its output.
 
     A run whose checkpoint folder already holds checkpoints resumes from them; with
     ``--steps N`` (in `extra`) it trains until the network has N steps in all.
     """
-    output = NETWORKS / f"{style}.keras"
+    output = folder(style) / f"{style}.keras"
     adain = style == "adain_decoder"
     command = [sys.executable, "-m", "nst_teach", *(["train-adain"] if adain else ["train-fast", style]), "-o", str(output),
                *(["--minutes", f"{minutes:g}"] if minutes is not None else []),
@@ -66,10 +78,10 @@ def train_one(style: str, minutes: float | None, weights: str, extra: list[str])
     result = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT)
     log = (f"$ python {shown}\n# started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}"
            f", {time.time() - started:.0f} s, exit code {result.returncode}\n"
-           + result.stdout + result.stderr)
+           + result.stdout + without_startup_noise(result.stderr))
     log_path = LOGS / f"{style}.log"
     if resumed and log_path.is_file():  # a run resumed from its checkpoints adds to its log
-        log = log_path.read_text() + "\n" + log
+        log = without_startup_noise(log_path.read_text()) + "\n" + log
     log_path.write_text(log)
     print(log, flush=True)
     if result.returncode == 0:
@@ -90,9 +102,9 @@ def convert(style: str) -> pathlib.Path:
     from nst_teach import transformer
     from nst_teach.adain import decoder as adain_decoder
 
-    source = NETWORKS / f"{style}.keras"
+    source = folder(style) / f"{style}.keras"
     model = keras.saving.load_model(source, compile=False)
-    info_path = NETWORKS / f"{style}.json"
+    info_path = folder(style) / f"{style}.json"
     info = json.loads(info_path.read_text())
     if style == "adain_decoder":
         rebuilt = adain_decoder.build_decoder(info["width"])
@@ -101,7 +113,7 @@ def convert(style: str) -> pathlib.Path:
         info["architecture"] = transformer.architecture(model)
         rebuilt = transformer.build_transformer(**info["architecture"])
         probe = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
-    target = NETWORKS / f"{style}.weights.h5"
+    target = folder(style) / f"{style}.weights.h5"
     model.save_weights(target)
     rebuilt.load_weights(target)
     difference = float(np.max(np.abs(np.asarray(model(probe)) - np.asarray(rebuilt(probe)))))

@@ -122,3 +122,24 @@ def test_lesson_times_are_shown_where_people_read_them():
         assert f"(lessons/{path.name}) | " in readme and f"| {table_cell(row)} |" in readme, path.stem
         title = json.loads(path.read_text())["cells"][0]["source"]
         assert "".join(title).endswith(time_line(path, row)), path.stem
+
+
+def test_each_shipped_network_has_its_training_log_and_the_log_says_its_steps():
+    """docs/training/<name>.log ends with the run that made the shipped file, steps and all."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from train_shipped import folder, without_startup_noise
+
+    names = [path.name.removesuffix(".weights.h5")
+             for path in sorted((ROOT / "nst_teach" / "data").glob("*/*.weights.h5"))]
+    assert "adain_decoder" in names and "mosaic" in names
+    for name in names:
+        assert (folder(name) / f"{name}.weights.h5").is_file(), name
+        log = (ROOT / "docs" / "training" / f"{name}.log").read_text()
+        assert log == without_startup_noise(log), f"{name}.log holds TensorFlow's start-up lines"
+        summaries = [line for line in log.splitlines() if " steps, last batch " in line]
+        steps = json.loads((folder(name) / f"{name}.json").read_text())["steps"]
+        assert summaries and summaries[-1].startswith(f"{steps} steps, "), (name, steps)
+        assert log.startswith("$ python -m nst_teach train-"), name

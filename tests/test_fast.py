@@ -531,6 +531,7 @@ def test_shipped_networks_are_small_and_paint_an_unseen_photo_in_their_style(hed
 
     styles = fast.pretrained_styles()
     assert {"swirls", "mosaic", "waves"} <= set(styles)
+    assert set(styles) <= set(samples.sample_names("style"))  # AdaIN's decoder is not one
     photo = photos.heldout_photo("chelsea", 96)
     for style_name in styles:
         assert fast.pretrained_path(style_name).stat().st_size < 5e6

@@ -33,7 +33,7 @@ from nst_teach.core.adain import ENCODER_LAYER, adaptive_instance_normalization
 from nst_teach.core.images import check_image
 from nst_teach.features import FeatureExtractor
 
-SHIPPED_DECODER = pathlib.Path(__file__).resolve().parent.parent / "data" / "networks" \
+SHIPPED_DECODER = pathlib.Path(__file__).resolve().parent.parent / "data" / "adain" \
     / "adain_decoder.weights.h5"
 WEIGHTS_SUFFIX = ".weights.h5"
 MIN_STYLE_SIDE = 16

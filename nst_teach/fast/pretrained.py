@@ -23,13 +23,11 @@ from nst_teach.transformer import build_transformer
 
 NETWORKS = pathlib.Path(__file__).resolve().parent.parent / "data" / "networks"
 WEIGHTS_SUFFIX = ".weights.h5"
-NOT_TRANSFORMERS = ("adain_decoder",)
 
 
 def pretrained_styles() -> list[str]:
     """Names of the styles with a shipped network, such as ``["mosaic", "starry_night", ...]``."""
-    names = (path.name.removesuffix(WEIGHTS_SUFFIX) for path in NETWORKS.glob("*" + WEIGHTS_SUFFIX))
-    return sorted(name for name in names if name not in NOT_TRANSFORMERS)
+    return sorted(path.name.removesuffix(WEIGHTS_SUFFIX) for path in NETWORKS.glob("*" + WEIGHTS_SUFFIX))
 
 
 def pretrained_path(style: str) -> pathlib.Path:
