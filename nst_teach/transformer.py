@@ -232,7 +232,8 @@ def build_transformer(base_filters: int = CPU_ARCHITECTURE["base_filters"],
         start_from_photo: Paint a change to the photo instead of a new picture: the
             last convolution starts at zero and its output is added to the photo's
             logits (`AddToPhoto`), so the untrained network gives the photo back, as
-            `nst.stylize` starts from the content image. The shipped networks use it.
+            `nst.stylize` starts from the content image. The shipped networks do not
+            (docs/training/README.md says why).
 
     Returns:
         A `keras.Model` mapping float32

@@ -216,6 +216,22 @@ def test_resume_continues_the_step_count(photo_folder, random_weights, tiny_imag
     assert [record["step"] for record in fresh.history] == [1]
 
 
+def test_a_learning_rate_given_on_resume_replaces_the_checkpointed_one(tmp_path):
+    from nst_teach.fast.checkpoints import checkpointed_state
+
+    first = checkpointed_state(transformer.build_transformer(base_filters=8, num_residual_blocks=1),
+                               1e-3, tmp_path, resume=False)
+    first.optimizer.apply_gradients([(tf.ones_like(variable), variable)
+                                     for variable in first.model.trainable_variables])
+    first.manager.save()
+    resumed = checkpointed_state(transformer.build_transformer(base_filters=8, num_residual_blocks=1),
+                                 1e-4, tmp_path, resume=True)
+    assert float(resumed.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+    assert int(resumed.optimizer.iterations.numpy()) == 1  # Adam's state is kept
+    for saved, restored in zip(first.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_array_equal(saved, restored)
+
+
 def test_resume_with_another_network_is_refused(photo_folder, random_weights, tiny_image,
                                                 tmp_path):
     style = tiny_image(32, 32, 5)

@@ -41,7 +41,8 @@ def _add_adain_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     train.add_argument("--batch-size", type=positive_int,
                        help=f"crops per step (default: {defaults['batch_size']})")
     train.add_argument("--learning-rate", type=positive_float, metavar="RATE",
-                       help=f"Adam's learning rate (default: {defaults['learning_rate']:g})")
+                       help=f"Adam's learning rate, also for a resumed run "
+                            f"(default: {defaults['learning_rate']:g})")
     train.add_argument("--width", type=positive_float, default=1.0,
                        help="decoder channels as a fraction of VGG's")
     for term in ("content", "style", "reconstruction"):

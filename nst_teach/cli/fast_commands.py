@@ -51,7 +51,8 @@ def _add_fast_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     train.add_argument("--batch-size", type=positive_int,
                        help=f"crops per step (default: {both('batch_size')})")
     train.add_argument("--learning-rate", type=positive_float, metavar="RATE",
-                       help=f"Adam's learning rate (default: {both('learning_rate')})")
+                       help=f"Adam's learning rate, also for a resumed run "
+                            f"(default: {both('learning_rate')})")
     train.add_argument("--style-size", type=positive_int, metavar="PX",
                        help=f"longer side of the style image (default: {both('style_size')})")
     train.add_argument("--base-filters", type=positive_int,

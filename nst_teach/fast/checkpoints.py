@@ -53,7 +53,8 @@ def checkpointed_state(model: keras.Model, learning_rate: float, folder: pathlib
                        config: tuple[str, dict] | None = None) -> TrainingState:
     """Adam and a step counter for `model`, checkpointed in `folder` (None: not saved).
 
-    With `resume`, the latest checkpoint in `folder` is restored. `config` is a file
+    With `resume`, the latest checkpoint in `folder` is restored, except its learning
+    rate: Adam runs at `learning_rate` from then on. `config` is a file
     name and a dict written beside the checkpoints (what network to rebuild).
     Shared by the feed-forward networks and AdaIN's decoder.
     """
@@ -68,6 +69,9 @@ def checkpointed_state(model: keras.Model, learning_rate: float, folder: pathlib
         manager = tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=3)
         if resume and manager.latest_checkpoint:
             checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            # The checkpoint holds Adam's rate too: the rate asked for now wins, so a
+            # resumed run can lower it (Adam's moments and step count are kept).
+            optimizer.learning_rate.assign(learning_rate)
         if config is not None:
             (folder / config[0]).write_text(json.dumps(config[1]))
     return TrainingState(model, optimizer, step, checkpoint, manager,
