@@ -59,7 +59,7 @@ class TrainingSettings:
             step limit.
         crop_size: Side of the square training crops in pixels.
         batch_size: Crops per step per device.
-        learning_rate: Adam's learning rate.
+        learning_rate: Adam's learning rate, also when resuming (not the checkpoint's).
         style_size: Longer side of the style image in pixels.
         preview_every: Steps between previews.
         checkpoint_every: Steps between checkpoints (one is also saved at the end).

@@ -175,9 +175,7 @@ def train(style, photos: Any = "offline", *, model: keras.Model | None = None,
         preview: `"auto"` stylizes a photo training never sees every
             `preview_every` steps (for `"offline"`, the first held-out photo;
             otherwise the last file, held out); or an image or path; or None.
-        checkpoint_dir, resume: A folder for checkpoints (or None); resume from it
-            (Adam's moments and step count; its rate is `learning_rate`, so a
-            resumed run can lower it).
+        checkpoint_dir, resume: A folder for checkpoints (or None); resume from it.
         callbacks, progress, stop_event, verbose: As for `nst.stylize` (`run.image()`
             is the preview stylized; a Stop or Ctrl-C saves a checkpoint).
         seed, strategy: Seeds the network's initial weights and the data order;
