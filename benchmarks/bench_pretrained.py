@@ -15,6 +15,7 @@ default precision ("auto": bfloat16 on CPUs that have it).
 
 `nst.stylize` results are cached in nst_teach's cache folder (`nst.cache_dir()`), in
 `bench_pretrained-<nst_teach version>` (delete it to recompute).
+`--network STYLE=FILE` scores a network you trained (a .keras file) in place of the shipped one.
 Run alone on the machine:  flock /tmp/tf.lock python benchmarks/bench_pretrained.py
 """
 
@@ -78,12 +79,15 @@ def time_it(function, repeats: int = 20) -> float:
     return 1000 * statistics.median(times)
 
 
-def bench_networks(styles: list[str], photo_names: list[str]) -> None:
+def bench_networks(styles: list[str], photo_names: list[str],
+                   files: dict[str, str] | None = None) -> None:
+    """Scores and times each style's network: shipped, or `files[style]` (a .keras file)."""
     square = photos.heldout_photo(photo_names[0], SIZE)[:, :SIZE, :SIZE]
     square = nst.resize_image(square, (SIZE, SIZE)) if square.shape[1] != SIZE else square
     for style_name in styles:
         style, credit = style_image(style_name)
-        network = nst.fast.pretrained(style_name)
+        path = (files or {}).get(style_name)
+        network = nst.fast.load(path) if path else nst.fast.pretrained(style_name)
         ratios = []
         for photo_name in photo_names:
             photo = photos.heldout_photo(photo_name, SIZE)
@@ -93,7 +97,7 @@ def bench_networks(styles: list[str], photo_names: list[str]) -> None:
             print(f"  {style_name} x {photo_name}: style {ratio[0]:.2f}x, content {ratio[1]:.2f}x",
                   flush=True)
         milliseconds = time_it(lambda network=network: nst.fast.apply_network(network, square))
-        summary(f"network {style_name} ({credit}); {milliseconds:.0f} ms per 256x256 pass "
+        summary(f"network {path or style_name} ({credit}); {milliseconds:.0f} ms per 256x256 pass "
                 f"(float32)", ratios)
 
 
@@ -135,11 +139,16 @@ def main() -> None:
     parser.add_argument("--styles", nargs="*", default=None, help="networks (default: all)")
     parser.add_argument("--photos", nargs="*", default=photos.heldout_names())
     parser.add_argument("--adain-styles", nargs="*", default=None)
+    parser.add_argument("--network", action="append", default=[], metavar="STYLE=FILE",
+                        help="score a trained .keras file instead of STYLE's shipped network")
     parser.add_argument("--skip-networks", action="store_true")
     parser.add_argument("--skip-adain", action="store_true")
     parser.add_argument("--references-only", action="store_true",
                         help="only compute (and cache) nst.stylize's results")
     args = parser.parse_args()
+    if any("=" not in item for item in args.network):
+        parser.error(f"--network takes STYLE=FILE, got {args.network}")
+    files = dict(item.split("=", 1) for item in args.network)
     if args.references_only:
         styles = (args.styles or nst.fast.pretrained_styles()) + (args.adain_styles or [])
         for style_name in styles:
@@ -150,7 +159,8 @@ def main() -> None:
         return
     print(f"machine: {nst.device_name()}; held-out photos: {args.photos}", flush=True)
     if not args.skip_networks:
-        bench_networks(args.styles or nst.fast.pretrained_styles(), args.photos)
+        bench_networks(args.styles or list(files) or nst.fast.pretrained_styles(), args.photos,
+                       files)
     if not args.skip_adain:
         default = [f"{manner}_9001" for manner in ("swirls", "mosaic", "waves")]
         default += ["shipwreck"] if (SHARED / "shipwreck.jpg").is_file() else []
