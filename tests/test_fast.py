@@ -473,15 +473,21 @@ def single_error_line(stderr):
     return lines[0]
 
 
-def test_cli_train_fast_then_apply_fast(photo_folder, tmp_path, capsys):
-    model_path = tmp_path / "tiny.keras"
+def train_fast_two_steps(photo_folder, tmp_path, model_path, *options):
+    """`train-fast` on a random 40 px style: 2 steps of 32 px crops, random VGG weights."""
     style = tmp_path / "style.png"
     images.save_image(np.random.default_rng(0).uniform(0, 1, (1, 40, 40, 3)).astype(np.float32),
                       style)
-    code = cli.main(["train-fast", str(style), "-o", str(model_path), "--photos",
+    return cli.main(["train-fast", str(style), "-o", str(model_path), "--photos",
                      str(photo_folder), "--steps", "2", "--size", "32", "--batch-size", "1",
-                     "--weights", "random", "--base-filters", "4", "--residual-blocks", "1",
-                     "--checkpoint-dir", str(tmp_path / "checkpoints"), "-q"])
+                     "--weights", "random", *options, "-q"])
+
+
+def test_cli_train_fast_then_apply_fast(photo_folder, tmp_path, capsys):
+    model_path = tmp_path / "tiny.keras"
+    code = train_fast_two_steps(photo_folder, tmp_path, model_path, "--base-filters", "4",
+                                "--residual-blocks", "1", "--checkpoint-dir",
+                                str(tmp_path / "checkpoints"))
     out = capsys.readouterr().out
     assert code == 0 and model_path.is_file()
     assert "2 steps" in out and str(model_path.resolve()) in out
@@ -495,6 +501,51 @@ def test_cli_train_fast_then_apply_fast(photo_folder, tmp_path, capsys):
     assert cli.main(["apply-fast", str(model_path), photo_paths[0], "-o",
                      str(tmp_path / "one.jpg")]) == 0
     assert (tmp_path / "one.jpg").is_file()
+
+
+def test_cli_train_fast_init_from_trains_that_network_further(photo_folder, tmp_path, capsys):
+    start = transformer.build_transformer(**TINY, name="start")
+    start_path = fast.save(start, tmp_path / "start.keras")
+    model_path = tmp_path / "further.keras"
+    code = train_fast_two_steps(photo_folder, tmp_path, model_path, "--init-from",
+                                str(start_path))
+    assert code == 0 and "2 steps" in capsys.readouterr().out
+    further = fast.load(model_path)
+    # No --base-filters given, yet the tiny network's architecture (not the CPU default's).
+    assert transformer.architecture(further) == transformer.architecture(start)
+    assert further.count_params() == start.count_params()
+    changed = [not np.array_equal(before, after)
+               for before, after in zip(start.get_weights(), further.get_weights())]
+    assert any(changed), "the network was not trained"
+    # Starting from the network, not a new one: two steps move the weights only a little.
+    assert max(float(np.max(np.abs(before - after)))
+               for before, after in zip(start.get_weights(), further.get_weights())) < 0.05
+
+
+def test_cli_train_fast_init_from_a_shipped_network_by_its_style_name(photo_folder, tmp_path,
+                                                                     capsys):
+    model_path = tmp_path / "mosaic_further.keras"
+    assert train_fast_two_steps(photo_folder, tmp_path, model_path, "--init-from", "mosaic") == 0
+    shipped, further = fast.pretrained("mosaic"), fast.load(model_path)
+    assert transformer.architecture(further) == transformer.architecture(shipped)
+    differences = [float(np.max(np.abs(before - after)))
+                   for before, after in zip(shipped.get_weights(), further.get_weights())]
+    assert 0 < max(differences) < 0.05  # trained, and from the shipped weights
+
+
+def test_cli_train_fast_init_from_refuses_contradicting_options(tmp_path, capsys):
+    start_path = fast.save(transformer.build_transformer(**TINY), tmp_path / "start.keras")
+    common = ["train-fast", "swirls", "-o", str(tmp_path / "m.keras"), "--init-from",
+              str(start_path), "--steps", "1"]
+    assert cli.main([*common, "--base-filters", "8"]) == 2
+    assert "drop --base-filters" in single_error_line(capsys.readouterr().err)
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    tf.train.Checkpoint(step=tf.Variable(1)).save(str(folder / "ckpt"))
+    assert cli.main([*common, "--checkpoint-dir", str(folder)]) == 2
+    assert "holds the checkpoints" in single_error_line(capsys.readouterr().err)
+    assert cli.main([*common[:-3], str(tmp_path / "missing.keras"), "--steps", "1"]) == 1
+    assert "does not exist" in single_error_line(capsys.readouterr().err)
 
 
 def test_cli_fast_errors_are_one_line(tmp_path, capsys):

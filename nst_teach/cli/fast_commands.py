@@ -62,6 +62,10 @@ def _add_fast_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     for term in ("content", "style", "tv"):
         train.add_argument(f"--{term}-weight", type=non_negative_float, metavar="WEIGHT",
                            help=f"weight of the {term} term (default per weights)")
+    train.add_argument("--init-from", metavar="NETWORK",
+                       help="train this network further instead of a new one: a .keras file "
+                            "from train-fast, or a shipped network's style name (its width "
+                            "and depth are kept; steps count from 0, Adam starts afresh)")
     train.add_argument("--start-from-photo", action="store_true",
                        help="the new network paints a change to the photo (starts as the "
                             "identity, like stylize from the content image)")
@@ -97,11 +101,12 @@ def run_train_fast(args: argparse.Namespace) -> int:
     """Runs ``train-fast``: trains, saves the .keras file, prints a summary."""
     output = _keras_output(args.output, "network")
     weights = _parse_weights(args.weights, None)
+    model = None if args.init_from is None else _initial_network(args)
     with _one_line_notices(quiet=args.quiet):
         style = load_source(args.style, args.style_size or nst.fast.default_settings()["style_size"])
     started = time.perf_counter()
     result = nst.fast.train(
-        style, photos=args.photos, weights=weights, num_steps=args.steps,
+        style, photos=args.photos, model=model, weights=weights, num_steps=args.steps,
         max_seconds=None if args.minutes is None else 60 * args.minutes,
         crop_size=args.size, batch_size=args.batch_size, learning_rate=args.learning_rate,
         style_size=args.style_size, base_filters=args.base_filters,
@@ -121,6 +126,35 @@ def run_train_fast(args: argparse.Namespace) -> int:
     return INTERRUPTED_EXIT_CODE if result.status == "interrupted" else 0
 
 
+def _network(name_or_path: str):
+    """A shipped network (named by its style) or a .keras file from train-fast."""
+    shipped = (name_or_path in nst.fast.pretrained_styles()
+               and not pathlib.Path(name_or_path).exists())
+    return nst.fast.pretrained(name_or_path) if shipped else nst.fast.load(name_or_path)
+
+
+def _holds_checkpoints(folder: str) -> bool:
+    import tensorflow as tf
+
+    return tf.train.latest_checkpoint(str(pathlib.Path(folder).expanduser())) is not None
+
+
+def _initial_network(args: argparse.Namespace):
+    """The network ``--init-from`` names, after checking the options that would contradict it."""
+    given = [option for option, value in (("--base-filters", args.base_filters),
+                                          ("--residual-blocks", args.residual_blocks),
+                                          ("--start-from-photo", args.start_from_photo))
+             if value]
+    if given:
+        raise UsageError(f"--init-from keeps the network's own architecture: drop "
+                         f"{', '.join(given)}")
+    if args.checkpoint_dir and _holds_checkpoints(args.checkpoint_dir):
+        raise UsageError(f"--init-from starts a new run, but '{args.checkpoint_dir}' holds the "
+                         f"checkpoints of a run that would resume instead: use another "
+                         f"--checkpoint-dir, or drop --init-from to resume that run")
+    return _network(args.init_from)
+
+
 def run_apply_fast(args: argparse.Namespace) -> int:
     """Runs ``apply-fast``: stylizes each image and prints the paths written."""
     output = pathlib.Path(args.output).expanduser()
@@ -130,8 +164,7 @@ def run_apply_fast(args: argparse.Namespace) -> int:
                          f"'{args.output}'")
     if not to_file and output.suffix:
         raise UsageError(f"'{args.output}' is neither a folder nor a .png/.jpg file name")
-    shipped = args.model in nst.fast.pretrained_styles() and not pathlib.Path(args.model).exists()
-    model = nst.fast.pretrained(args.model) if shipped else nst.fast.load(args.model)
+    model = _network(args.model)
     for source in args.images:
         with _one_line_notices():
             photo = load_source(source, args.size or 1 << 16)  # no --size: the photo's own size
