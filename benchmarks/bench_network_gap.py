@@ -122,11 +122,12 @@ def score_on_one_photo(style_name: str, photo_name: str, num_steps: int) -> None
 def time_architectures() -> None:
     """One pass at 256x256 (float32, median of 20) of each network in `ARCHITECTURES`."""
     square = np.random.default_rng(0).random((1, SIZE, SIZE, 3), dtype=np.float32)
-    shipped = nst.fast.pretrained(nst.fast.pretrained_styles()[0])
+    shipped = nst.fast.pretrained_info(nst.fast.pretrained_styles()[0])["architecture"]
     for base_filters, num_residual_blocks in ARCHITECTURES:
         network = nst.transformer.build_transformer(base_filters, num_residual_blocks)
         milliseconds = time_it(lambda network=network: nst.fast.apply_network(network, square))
-        same = network.count_params() == shipped.count_params()
+        same = (shipped["base_filters"], shipped["num_residual_blocks"]) == (
+            base_filters, num_residual_blocks)
         print(f"  {base_filters} filters, {num_residual_blocks} residual blocks: "
               f"{network.count_params():,} parameters, {milliseconds:.0f} ms per 256x256 pass"
               f"{' (the shipped networks)' if same else ''}", flush=True)
