@@ -98,7 +98,7 @@ def square_photo(photo_name: str) -> np.ndarray:
 
 
 def score_on_one_photo(style_name: str, photo_name: str, num_steps: int) -> None:
-    """Trains the shipped network further on one photo only and prints its ratios as it goes."""
+    """Trains the shipped network further on one photo only; prints its ratios before and after."""
     style = style_image(style_name)[0]
     photo = square_photo(photo_name)
     _, losses = reference(f"square_{photo_name}", photo, style_name, style)
