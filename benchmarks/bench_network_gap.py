@@ -53,8 +53,8 @@ from nst_teach.features import FeatureExtractor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_pretrained import (  # noqa: E402
-    SHARED,
     SIZE,
+    default_adain_styles,
     reference,
     score,
     style_image,
@@ -223,9 +223,7 @@ def main() -> None:
     if not args.skip_times:
         time_architectures()
     if not args.skip_adain:
-        styles = [f"{manner}_9001" for manner in ("swirls", "mosaic", "waves")]
-        styles += ["shipwreck"] if (SHARED / "shipwreck.jpg").is_file() else []
-        adain_bound(styles, photos.heldout_names()[:3], args.inversion_steps)
+        adain_bound(default_adain_styles(), photos.heldout_names()[:3], args.inversion_steps)
 
 
 if __name__ == "__main__":

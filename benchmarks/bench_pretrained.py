@@ -45,6 +45,12 @@ def style_image(name: str) -> tuple[np.ndarray, str]:
     return image, nst.sample_credit(name)
 
 
+def default_adain_styles() -> list[str]:
+    """The styles AdaIN is scored on: three held-out generated ones, and Turner's if present."""
+    names = [f"{manner}_9001" for manner in ("swirls", "mosaic", "waves")]
+    return names + (["shipwreck"] if (SHARED / "shipwreck.jpg").is_file() else [])
+
+
 def reference(photo_name: str, photo: np.ndarray, style_name: str, style: np.ndarray):
     """`nst.stylize`'s default result for the pair (cached on disk) and its loss terms."""
     path = nst.cache_dir(f"bench_pretrained-{nst.__version__}") / f"{photo_name}__{style_name}.npy"
@@ -162,9 +168,7 @@ def main() -> None:
         bench_networks(args.styles or list(files) or nst.fast.pretrained_styles(), args.photos,
                        files)
     if not args.skip_adain:
-        default = [f"{manner}_9001" for manner in ("swirls", "mosaic", "waves")]
-        default += ["shipwreck"] if (SHARED / "shipwreck.jpg").is_file() else []
-        bench_adain(args.adain_styles or default, args.photos[:3])
+        bench_adain(args.adain_styles or default_adain_styles(), args.photos[:3])
 
 
 if __name__ == "__main__":

@@ -191,8 +191,10 @@ def test_training_lowers_the_loss_and_saves_a_loadable_decoder(cache, tmp_path, 
     assert json.loads(path.with_suffix(".json").read_text())["width"] == 0.125
     model = nst.adain.load_model(path, backbone_weights=hed_weights)
     photo = photos.heldout_photo("chelsea", 32)
-    np.testing.assert_allclose(model.decode(model.encode(photo[:, :, :32])),
-                               result.model(model.encode(photo[:, :, :32])), atol=1e-5)
+    features = model.encode(photo[:, :, :32])
+    # decode clips to [0, 1]; the raw decoder of a 30-step training can stray past 0 or 1.
+    np.testing.assert_allclose(model.decode(features),
+                               np.clip(result.model(features), 0.0, 1.0), atol=1e-5)
     resumed = nst.adain.train_decoder(weights=hed_weights, num_steps=32, crop_size=32,
                                       batch_size=2, progress=False, verbose=False,
                                       checkpoint_dir=tmp_path / "checkpoints")
