@@ -15,9 +15,12 @@ Its blocks are `sum m F F^T`, `sum m F` and `sum m`, so
 * AdaIN's per-channel mean and standard deviation (Huang & Belongie 2017) are
   `sum m F / sum m` and `sqrt(E[F^2] - E[F]^2 + 1e-5)`;
 * sums over strips of rows add up to the whole layer's, which lets the
-  `FeatureExtractor` with `recompute=True` compute a large layer strip by strip;
-* the centred Gram matrix (covariance) and the correlation matrix the Gram
-  viewer shows (`gram_view`).
+  `FeatureExtractor` with `recompute=True` compute a large layer strip by strip.
+
+The centred Gram matrix (covariance) and the correlation matrix the Gram viewer
+shows (`gram_view`) are the exception: they centre the activations first and
+call `gram_matrix` on that, as `E[F F^T] - E[F] E[F]^T` loses its digits to
+cancellation in float32.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from nst_teach.core.gram import gram_matrix
 # gradient finite where a channel is constant (e.g. a dead ReLU).
 STD_EPSILON = 1e-5
 STYLE_STATISTICS = ("gram", "mean_std")
+# In `gram_view`, a channel whose standard deviation is below this fraction of
+# its mean's magnitude counts as constant (float32 cannot resolve less).
+CONSTANT_CHANNEL_RTOL = 1e-4
 
 
 def check_mask(features: tf.Tensor, mask: tf.Tensor | None, name: str
@@ -206,13 +212,17 @@ def gram_view(features: tf.Tensor, view: str = "raw") -> tf.Tensor:
         raise ValueError(f"view must be one of {', '.join(GRAM_VIEWS)}, got {view!r}.")
     if view == "raw":
         return gram_matrix(features)
-    sums = moment_sums(features)
-    count = sums[:, -1, -1][:, None]
-    mean = sums[:, -1, :-1] / count
-    covariance = sums[:, :-1, :-1] / count[..., None] - mean[:, :, None] * mean[:, None, :]
+    features, _ = check_mask(features, None, "gram_view")
+    mean = tf.reduce_mean(features, axis=(1, 2), keepdims=True)
+    # Centre first: E[F_c F_d] - E[F_c] E[F_d] cancels in float32 when a
+    # channel's mean is large next to its spread.
+    covariance = gram_matrix(features - mean)
     if view == "centred":
         return covariance
-    std = tf.sqrt(tf.maximum(tf.linalg.diag_part(covariance), 0.0))
+    std = tf.sqrt(tf.linalg.diag_part(covariance))
+    # A constant channel keeps a spread of rounding noise (the last bits of its
+    # mean): count it as constant, with correlation 0.
+    std = tf.where(std > CONSTANT_CHANNEL_RTOL * tf.abs(mean[:, 0, 0, :]), std, 0.0)
     return tf.math.divide_no_nan(covariance, std[:, :, None] * std[:, None, :])
 
 

@@ -164,6 +164,19 @@ def test_mean_std_matches_numpy(rng):
     np.testing.assert_allclose(constant[1].numpy(), np.sqrt(1e-5), rtol=1e-4)  # finite at 0
 
 
+def test_gram_views_survive_a_large_mean(rng):
+    """A channel whose mean dwarfs its spread: E[F F] - E[F] E[F] would cancel in float32."""
+    from nst_teach.statistics import gram_view
+
+    features = rng.uniform(0, 2, size=(1, 16, 16, 3)).astype(np.float32)
+    features[..., 2] = 10.0 + features[..., 0] / 20  # correlation 1 with channel 0
+    flat = features[0].reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(gram_view(features, "centred").numpy()[0],
+                               np.cov(flat, rowvar=False, bias=True), rtol=1e-3, atol=1e-6)
+    correlation = gram_view(features, "correlation").numpy()[0]
+    np.testing.assert_allclose(correlation, np.corrcoef(flat, rowvar=False), atol=1e-3)
+
+
 def test_gram_views_match_numpy(rng):
     from nst_teach.statistics import gram_view, most_different_pairs
 
