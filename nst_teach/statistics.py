@@ -194,9 +194,14 @@ def gram_view(features: tf.Tensor, view: str = "raw") -> tf.Tensor:
     For ReLU activations (all >= 0) the raw Gram matrix is dominated by the
     products of the channel means; centring shows how channels vary together:
 
-        raw[c, d]         = E[F_c F_d]                      (`core.gram_matrix`)
-        centred[c, d]     = E[F_c F_d] - E[F_c] E[F_d]      (the covariance)
-        correlation[c, d] = centred[c, d] / (std_c std_d)   (in [-1, 1]; 0 for a dead channel)
+        raw[c, d]         = E[F_c F_d]                        (`core.gram_matrix`)
+        centred[c, d]     = E[(F_c - E[F_c]) (F_d - E[F_d])]  (the covariance)
+        correlation[c, d] = centred[c, d] / (std_c std_d)     (in [-1, 1])
+
+    A constant channel (a dead ReLU, say) has correlation 0 with every channel.
+
+    The covariance equals `E[F_c F_d] - E[F_c] E[F_d]`, but is computed as
+    written above, centred first: the difference loses its digits in float32.
 
     Args:
         features: Activations `(batch, H, W, C)`, any float dtype.
