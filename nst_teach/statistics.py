@@ -219,9 +219,7 @@ def gram_view(features: tf.Tensor, view: str = "raw") -> tf.Tensor:
         return gram_matrix(features)
     features, _ = check_mask(features, None, "gram_view")
     mean = tf.reduce_mean(features, axis=(1, 2), keepdims=True)
-    # Centre first: E[F_c F_d] - E[F_c] E[F_d] cancels in float32 when a
-    # channel's mean is large next to its spread.
-    covariance = gram_matrix(features - mean)
+    covariance = gram_matrix(features - mean)  # centred first (see the docstring)
     if view == "centred":
         return covariance
     std = tf.sqrt(tf.linalg.diag_part(covariance))
